@@ -1,0 +1,48 @@
+/** `token-broker <command>`: the orchestrator's and the platform team's tools. */
+import { keygen } from './commands/keygen.ts';
+import { mint } from './commands/mint.ts';
+import { policyValidate } from './commands/policy-validate.ts';
+import { UsageError } from './usage-error.ts';
+
+const USAGE = `usage: token-broker <command> [options]
+
+commands:
+  keygen [--alg ES256|EdDSA] [--private-out FILE] [--jwks-out FILE] [--force]
+      Generate an orchestrator signing key. The private JWK stays with the orchestrator; the public
+      JWKS goes into the broker's policy. Without --private-out, prints {private_jwk, public_jwks}.
+  mint --key FILE|- --iss ISSUER --sub SANDBOX_ID --aud AUDIENCE [--ttl SECONDS] [--claim NAME=VALUE]...
+       [--jti ID] [--typ TYPE]
+      Print a signed sandbox token (default lifetime 300 s, typ sandbox+jwt).
+  policy validate FILE...
+      Validate policy files offline against the schema; exit 1 naming the first bad field.
+`;
+
+export async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  try {
+    switch (command) {
+      case 'keygen':
+        return await keygen(rest);
+      case 'mint':
+        return await mint(rest);
+      case 'policy':
+        if (rest[0] === 'validate') return await policyValidate(rest.slice(1));
+        throw new UsageError(`unknown policy subcommand: ${rest[0] ?? '(none)'}`);
+      case undefined:
+      case 'help':
+      case '--help':
+      case '-h':
+        process.stdout.write(USAGE);
+        return command === undefined ? 2 : 0;
+      default:
+        throw new UsageError(`unknown command: ${command}`);
+    }
+  } catch (error) {
+    if (error instanceof UsageError) {
+      process.stderr.write(`token-broker: ${error.message}\n\n${USAGE}`);
+      return 2;
+    }
+    process.stderr.write(`token-broker: ${error instanceof Error ? error.message : String(error)}\n`);
+    return 1;
+  }
+}

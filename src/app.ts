@@ -1,0 +1,76 @@
+/**
+ * Builds the broker's HTTP app from its dependencies. Nothing here reads `env`: src/index.ts turns
+ * bindings into dependencies, and tests can build an app from controlled ones.
+ */
+import { Hono } from 'hono';
+import type { AppVariables } from './app-variables.ts';
+import type { AuditSink } from './audit/audit-sink.ts';
+import { BrokerError, toBrokerError } from './errors.ts';
+import { errorResponse } from './http/responses.ts';
+import type { IssuanceDeps } from './issuance/issue-credential.ts';
+import { credentialRoutes } from './routes/credentials.ts';
+import { healthRoutes } from './routes/healthz.ts';
+
+export type BrokerDeps = IssuanceDeps;
+type BrokerApp = Hono<{ Variables: AppVariables }>;
+
+/** Paths the broker serves; a request to one of them with another method is a 405, not a 404. */
+const KNOWN_PATHS = [/^\/healthz$/, /^\/v1\/credentials\/[^/]+$/];
+
+function baseApp(newId: () => string): BrokerApp {
+  const app: BrokerApp = new Hono<{ Variables: AppVariables }>();
+  app.use(async (c, next) => {
+    c.set('requestId', newId());
+    await next();
+  });
+  app.notFound((c) => {
+    const code = KNOWN_PATHS.some((path) => path.test(c.req.path)) ? 'method_not_allowed' : 'not_found';
+    return errorResponse(new BrokerError(code), c.get('requestId'));
+  });
+  app.onError((error, c) => {
+    const brokerError = toBrokerError(error);
+    console.error(JSON.stringify({ type: 'error', request_id: c.get('requestId'), code: brokerError.code, detail: brokerError.detail }));
+    return errorResponse(brokerError, c.get('requestId'));
+  });
+  return app;
+}
+
+export function createApp(deps: BrokerDeps): BrokerApp {
+  const app = baseApp(deps.newId);
+  app.route('/', healthRoutes());
+  app.route('/', credentialRoutes(deps));
+  return app;
+}
+
+/**
+ * The app served when configuration is invalid: every request fails closed with `config_invalid`, and
+ * credential requests still leave an audit record. The cause was logged once, at startup.
+ */
+export function createFailClosedApp(options: { newId: () => string; audit: AuditSink; clock: () => Date }): BrokerApp {
+  const app = baseApp(options.newId);
+  app.all('*', async (c) => {
+    const requestId = c.get('requestId');
+    const credential = /^\/v1\/credentials\/([^/]+)$/.exec(c.req.path)?.[1];
+    if (credential !== undefined) {
+      await options.audit.record({
+        type: 'audit',
+        time: options.clock().toISOString(),
+        request_id: requestId,
+        outcome: 'denied',
+        reason: 'config_invalid',
+        detail: 'broker configuration invalid at startup',
+        token_verified: false,
+        iss: null,
+        sub: null,
+        jti: null,
+        credential: credential.slice(0, 64),
+        secret_version_id: null,
+        issuance_id: null,
+        client_ip: c.req.header('CF-Connecting-IP')?.slice(0, 64) ?? null,
+        user_agent: c.req.header('User-Agent')?.slice(0, 256) ?? null,
+      });
+    }
+    return errorResponse(new BrokerError('config_invalid'), requestId);
+  });
+  return app;
+}

@@ -1,0 +1,37 @@
+/**
+ * One audit record per attempt. Holds who asked for what and what happened; never the token and never
+ * the credential value. Caller-controlled strings are stored as data (JSON escapes control characters)
+ * and truncated so that one request cannot bloat or forge the trail.
+ */
+import type { ErrorCode } from '../errors.ts';
+
+export type AuditOutcome = 'issued' | 'denied';
+
+export interface AuditRecord {
+  type: 'audit';
+  time: string;
+  request_id: string;
+  outcome: AuditOutcome;
+  /** The error code for a denial; null when issued. */
+  reason: ErrorCode | null;
+  /** Operator detail for a denial (which claim, which upstream error). Never secret material. */
+  detail: string | null;
+  /** True when iss/sub/jti come from a verified token; false when they are what an unverified token claimed. */
+  token_verified: boolean;
+  iss: string | null;
+  sub: string | null;
+  jti: string | null;
+  credential: string | null;
+  secret_version_id: string | null;
+  issuance_id: string | null;
+  client_ip: string | null;
+  user_agent: string | null;
+}
+
+export const MAX_AUDIT_FIELD_LENGTH = 256;
+
+/** Keeps a caller-supplied value as bounded data: strings truncated, anything else dropped. */
+export function auditText(value: unknown, max = MAX_AUDIT_FIELD_LENGTH): string | null {
+  if (typeof value !== 'string') return null;
+  return value.length > max ? `${value.slice(0, max)}…[${value.length} chars]` : value;
+}

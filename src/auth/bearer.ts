@@ -1,0 +1,24 @@
+/**
+ * Reads the bearer token from an Authorization header (RFC 6750 §2.1). Size limits apply before anything
+ * is decoded, so an oversized header costs us nothing but this length check.
+ */
+import { BrokerError } from '../errors.ts';
+
+export const MAX_AUTHORIZATION_HEADER_BYTES = 8 * 1024;
+
+const BEARER = /^Bearer +([A-Za-z0-9\-._~+/]+=*) *$/i;
+
+export function readBearerToken(header: string | null | undefined): string {
+  if (header === null || header === undefined || header.trim() === '') {
+    throw new BrokerError('missing_token', 'no Authorization header');
+  }
+  if (header.length > MAX_AUTHORIZATION_HEADER_BYTES) {
+    throw new BrokerError('token_too_large', `Authorization header of ${header.length} bytes`);
+  }
+  const match = BEARER.exec(header);
+  if (!match) {
+    const scheme = header.split(' ', 1)[0]!.slice(0, 16);
+    throw new BrokerError('malformed_token', /^bearer$/i.test(scheme) ? 'Bearer credentials not token68' : 'not the Bearer scheme');
+  }
+  return match[1]!;
+}

@@ -1,0 +1,100 @@
+/**
+ * The token-validation pipeline. Pure apart from the key resolver it is handed: takes a token string, the
+ * compiled policy and the current time; returns the verified claims or throws a BrokerError with a token code.
+ *
+ * Steps, each with its own code: shape → algorithm → issuer → signature and registered claims (jose) →
+ * lifetime and claim types.
+ */
+import { decodeJwt, decodeProtectedHeader, jwtVerify, type JWTPayload, type JWTVerifyGetKey } from 'jose';
+import { BrokerError } from '../errors.ts';
+import type { CompiledIssuer, CompiledPolicy } from '../policy/compile.ts';
+import { joseErrorToBrokerError } from './jose-errors.ts';
+
+export const REQUIRED_CLAIMS = ['iss', 'sub', 'aud', 'exp', 'iat', 'jti'] as const;
+const MAX_ID_CLAIM_LENGTH = 256;
+
+export interface SandboxClaims extends JWTPayload {
+  iss: string;
+  sub: string;
+  jti: string;
+  exp: number;
+  iat: number;
+}
+
+export interface VerifiedToken {
+  readonly issuer: CompiledIssuer;
+  readonly claims: Readonly<SandboxClaims>;
+}
+
+export interface VerifyContext {
+  policy: CompiledPolicy;
+  keysFor: (issuer: CompiledIssuer) => JWTVerifyGetKey;
+  now: Date;
+}
+
+/** Claims read WITHOUT verification, only to pick the issuer and to label audit records of denials. */
+export function peekClaims(token: string): Record<string, unknown> | undefined {
+  try {
+    return decodeJwt(token) as Record<string, unknown>;
+  } catch {
+    return undefined;
+  }
+}
+
+export async function verifySandboxToken(token: string, context: VerifyContext): Promise<VerifiedToken> {
+  const header = decodeHeader(token);
+  const alg = header.alg;
+  if (typeof alg !== 'string' || alg.toLowerCase() === 'none' || /^HS/i.test(alg)) {
+    throw new BrokerError('unsupported_algorithm', `alg ${String(alg).slice(0, 16)} never accepted`);
+  }
+
+  const unverified = peekClaims(token);
+  if (!unverified) throw new BrokerError('malformed_token', 'payload is not a JSON object');
+  if (typeof unverified.iss !== 'string') throw new BrokerError('missing_claim', 'iss');
+  const issuer = context.policy.issuers.get(unverified.iss);
+  if (!issuer) throw new BrokerError('unknown_issuer', 'iss not in policy');
+  if (!(issuer.algorithms as readonly string[]).includes(alg)) {
+    throw new BrokerError('unsupported_algorithm', `alg ${alg} not allowed for issuer`);
+  }
+
+  let payload: JWTPayload;
+  try {
+    ({ payload } = await jwtVerify(token, context.keysFor(issuer), {
+      issuer: issuer.iss,
+      audience: [...issuer.audiences],
+      algorithms: [...issuer.algorithms],
+      clockTolerance: issuer.clockLeewaySeconds,
+      currentDate: context.now,
+      requiredClaims: [...REQUIRED_CLAIMS],
+      // Also rejects an `iat` in the future (beyond leeway) and tokens issued too long ago.
+      maxTokenAge: issuer.maxTokenLifetimeSeconds + issuer.clockLeewaySeconds,
+    }));
+  } catch (error) {
+    throw joseErrorToBrokerError(error);
+  }
+
+  const claims = checkClaimTypes(payload);
+  if (claims.exp - claims.iat > issuer.maxTokenLifetimeSeconds) {
+    throw new BrokerError('token_lifetime_too_long', `exp - iat = ${claims.exp - claims.iat}s`);
+  }
+  return { issuer, claims };
+}
+
+function decodeHeader(token: string) {
+  if (token.split('.').length !== 3) throw new BrokerError('malformed_token', 'not three segments');
+  try {
+    return decodeProtectedHeader(token);
+  } catch {
+    throw new BrokerError('malformed_token', 'header is not base64url JSON');
+  }
+}
+
+function checkClaimTypes(payload: JWTPayload): SandboxClaims {
+  for (const claim of ['sub', 'jti'] as const) {
+    const value = payload[claim];
+    if (typeof value !== 'string' || value.length === 0 || value.length > MAX_ID_CLAIM_LENGTH) {
+      throw new BrokerError('invalid_claim', `${claim} must be a non-empty string of at most ${MAX_ID_CLAIM_LENGTH} characters`);
+    }
+  }
+  return payload as SandboxClaims;
+}

@@ -1,0 +1,85 @@
+/**
+ * The Worker's bindings, validated once per isolate. Errors name the field, never its value: several of
+ * these are secrets.
+ */
+export interface BrokerEnv {
+  AWS_REGION?: string;
+  SECRETS_MANAGER_ENDPOINT?: string;
+  AWS_ACCESS_KEY_ID?: string;
+  AWS_SECRET_ACCESS_KEY?: string;
+  AWS_SESSION_TOKEN?: string;
+  /** Upper bound for the upstream part of one request, in ms (default 4000; at most 4500 so answers stay under 5 s). */
+  UPSTREAM_DEADLINE_MS?: string;
+}
+
+export interface BrokerConfig {
+  aws: {
+    region: string;
+    endpoint: string | undefined;
+    credentials: { accessKeyId: string; secretAccessKey: string; sessionToken: string | undefined };
+  };
+  upstreamDeadlineMs: number;
+}
+
+export class ConfigInvalidError extends Error {
+  override readonly name = 'ConfigInvalidError';
+  constructor(
+    readonly field: string,
+    readonly problem: string,
+  ) {
+    super(`config invalid: ${field} ${problem}`);
+  }
+}
+
+const REGION = /^[a-z]{2}(-[a-z]+)+-\d+$/;
+const MAX_UPSTREAM_DEADLINE_MS = 4_500;
+
+export function readConfig(env: BrokerEnv): BrokerConfig {
+  const region = required(env, 'AWS_REGION');
+  if (!REGION.test(region)) throw new ConfigInvalidError('AWS_REGION', 'is not an AWS region name such as us-east-1');
+
+  const endpoint = optional(env, 'SECRETS_MANAGER_ENDPOINT');
+  if (endpoint !== undefined) {
+    let url: URL;
+    try {
+      url = new URL(endpoint);
+    } catch {
+      throw new ConfigInvalidError('SECRETS_MANAGER_ENDPOINT', 'is not a URL');
+    }
+    if (url.protocol !== 'https:' && !['localhost', '127.0.0.1', '[::1]'].includes(url.hostname)) {
+      throw new ConfigInvalidError('SECRETS_MANAGER_ENDPOINT', 'must use https (http is allowed only for localhost)');
+    }
+  }
+
+  const deadlineText = optional(env, 'UPSTREAM_DEADLINE_MS') ?? '4000';
+  const upstreamDeadlineMs = Number(deadlineText);
+  if (!Number.isInteger(upstreamDeadlineMs) || upstreamDeadlineMs < 100 || upstreamDeadlineMs > MAX_UPSTREAM_DEADLINE_MS) {
+    throw new ConfigInvalidError('UPSTREAM_DEADLINE_MS', `must be an integer from 100 to ${MAX_UPSTREAM_DEADLINE_MS}`);
+  }
+
+  return {
+    aws: {
+      region,
+      endpoint,
+      credentials: {
+        accessKeyId: required(env, 'AWS_ACCESS_KEY_ID'),
+        secretAccessKey: required(env, 'AWS_SECRET_ACCESS_KEY'),
+        sessionToken: optional(env, 'AWS_SESSION_TOKEN'),
+      },
+    },
+    upstreamDeadlineMs,
+  };
+}
+
+function optional(env: BrokerEnv, field: keyof BrokerEnv): string | undefined {
+  const value = env[field];
+  if (value === undefined || value === '') return undefined;
+  if (typeof value !== 'string') throw new ConfigInvalidError(field, 'must be a string');
+  return value;
+}
+
+function required(env: BrokerEnv, field: keyof BrokerEnv): string {
+  const value = optional(env, field);
+  if (value === undefined) throw new ConfigInvalidError(field, 'is missing (set it as a var or with `wrangler secret put`)');
+  return value;
+}

@@ -1,0 +1,46 @@
+/**
+ * Worker entry point: turns bindings into dependencies once per isolate, validating configuration up
+ * front. Invalid configuration is logged once, naming the bad field, and every request then fails closed.
+ */
+import policyDocument from 'token-broker-policy';
+import { createApp, createFailClosedApp } from './app.ts';
+import { KeySets, DEFAULT_KEY_SET_OPTIONS } from './auth/key-sets.ts';
+import { LogAuditSink } from './audit/log-audit-sink.ts';
+import { ConfigInvalidError, readConfig, type BrokerEnv } from './config/env.ts';
+import { compilePolicy, PolicyInvalidError } from './policy/compile.ts';
+import { AwsSecretsManagerSource } from './secrets/aws-secrets-manager-source.ts';
+
+type App = ReturnType<typeof createApp>;
+
+const clock = () => new Date();
+const newId = () => crypto.randomUUID();
+
+let app: App | undefined;
+
+export function buildApp(env: BrokerEnv, document: unknown = policyDocument): App {
+  const audit = new LogAuditSink();
+  try {
+    const config = readConfig(env);
+    const policy = compilePolicy(document);
+    return createApp({
+      policy,
+      keySets: new KeySets({ ...DEFAULT_KEY_SET_OPTIONS, fetch: (input, init) => fetch(input, init) }),
+      secrets: new AwsSecretsManagerSource({ ...config.aws, timeoutMs: config.upstreamDeadlineMs }),
+      audit,
+      clock,
+      newId,
+      deadlineMs: config.upstreamDeadlineMs,
+    });
+  } catch (error) {
+    if (!(error instanceof ConfigInvalidError || error instanceof PolicyInvalidError)) throw error;
+    console.error(JSON.stringify({ type: 'config_invalid', field: error.field, problem: error.problem, message: error.message }));
+    return createFailClosedApp({ newId, audit, clock });
+  }
+}
+
+export default {
+  fetch(request, env, ctx) {
+    app ??= buildApp(env);
+    return app.fetch(request, env, ctx);
+  },
+} satisfies ExportedHandler<BrokerEnv>;
