@@ -8,7 +8,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { cloudflareTest } from '@cloudflare/vitest-pool-workers';
 import { defineConfig } from 'vitest/config';
-import { freePort } from './test/support/free-port.ts';
+import { freePort } from './dev/free-port.ts';
 import { BROKER_ACCESS_KEY, createTestWorld, GENERATED_DIR, REGION } from './test/support/test-world.ts';
 
 export default defineConfig(async () => {
@@ -39,6 +39,8 @@ export default defineConfig(async () => {
           resolve: { alias: { 'token-broker-policy': world.policyPath } },
           test: {
             name: 'worker',
+            // Audit lines are asserted in tests; print them only when a test fails.
+            silent: 'passed-only',
             include: ['test/worker/**/*.test.ts'],
             globalSetup: ['test/support/worker-global-setup.ts'],
             // The first request of a file pays for module load inside workerd.

@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import type { TestProject } from 'vitest/node';
 import { startSecretsManagerServer } from '../../dev/secrets-manager/server.ts';
 import { startBlackholeServer } from './blackhole-server.ts';
-import { freePort } from './free-port.ts';
+import { freePort } from '../../dev/free-port.ts';
 import { startJwksServer } from './jwks-server.ts';
 import { brokerPrincipal, REGION, seedSecrets, type TestWorld } from './test-world.ts';
 

@@ -1,0 +1,161 @@
+/**
+ * `npm run dev`: the broker on this machine with demo data, no AWS account and no Cloudflare login.
+ *
+ *   1. dev signing key in .dev/ (generated on first run, kept afterwards)
+ *   2. .dev/policy.json: policy/dev.json with that key's public half inlined
+ *   3. the local Secrets Manager server, seeded with fake credentials
+ *   4. `wrangler dev` with that policy and endpoint (its own process group)
+ *   5. a ready-to-paste command; Ctrl-C stops everything
+ *
+ * Options: --port (broker, default 8787; 0 picks a free one), --secrets-manager-port (default 4599; 0 = free),
+ * --state-dir (default .dev). Prints `dev-stack ready <json>` for scripts and tests.
+ */
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join, relative, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { generateSigningKey } from '../src/sdk/generate-signing-key.ts';
+import { DEMO_SECRETS, DEV_AUDIENCE, DEV_BROKER_PRINCIPAL, DEV_ISSUER, DEV_REGION } from './demo-data.ts';
+import { spawnGroup, waitForOutput } from './process-group.ts';
+import { startSecretsManagerServer } from './secrets-manager/server.ts';
+import { freePort } from './free-port.ts';
+import { writeDevWranglerConfig } from './dev-wrangler-config.ts';
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      port: { type: 'string', default: '8787' },
+      'secrets-manager-port': { type: 'string', default: '4599' },
+      'state-dir': { type: 'string', default: join(ROOT, '.dev') },
+    },
+    strict: true,
+  });
+  const stateDir = resolve(values['state-dir']);
+  mkdirSync(stateDir, { recursive: true });
+
+  const keyPath = join(stateDir, 'orchestrator.private.jwk.json');
+  const jwksPath = join(stateDir, 'orchestrator.jwks.json');
+  if (!existsSync(keyPath)) {
+    const pair = await generateSigningKey('ES256');
+    writeFileSync(keyPath, `${JSON.stringify(pair.privateJwk, null, 2)}\n`, { mode: 0o600 });
+    writeFileSync(jwksPath, `${JSON.stringify(pair.publicJwks, null, 2)}\n`);
+    log(`generated dev signing key ${relative(process.cwd(), keyPath)}`);
+  }
+  const policyPath = join(stateDir, 'policy.json');
+  const policy = JSON.parse(readFileSync(join(ROOT, 'policy', 'dev.json'), 'utf8'));
+  const issuer = policy.issuers[DEV_ISSUER];
+  delete issuer.jwks_uri;
+  issuer.jwks = JSON.parse(readFileSync(jwksPath, 'utf8'));
+  writeFileSync(policyPath, `${JSON.stringify(policy, null, 2)}\n`);
+
+  const secretsManager = await startSecretsManagerServer({
+    port: await portOption(values['secrets-manager-port']),
+    region: DEV_REGION,
+    principals: [DEV_BROKER_PRINCIPAL],
+    secrets: DEMO_SECRETS,
+  });
+  log(`local Secrets Manager on ${secretsManager.url} (demo secrets: ${DEMO_SECRETS.map((secret) => secret.name).join(', ')})`);
+
+  // Secrets go in an env file so wrangler shows them as "(hidden)".
+  const varsPath = join(stateDir, 'dev.vars');
+  writeFileSync(
+    varsPath,
+    [
+      `AWS_ACCESS_KEY_ID=${DEV_BROKER_PRINCIPAL.accessKeyId}`,
+      `AWS_SECRET_ACCESS_KEY=${DEV_BROKER_PRINCIPAL.secretAccessKey}`,
+      `SECRETS_MANAGER_ENDPOINT=${secretsManager.url}`,
+      `AWS_REGION=${DEV_REGION}`,
+      '',
+    ].join('\n'),
+    { mode: 0o600 },
+  );
+
+  const port = await portOption(values.port);
+  const wrangler = spawnGroup(
+    process.execPath,
+    [
+      join(ROOT, 'node_modules', 'wrangler', 'bin', 'wrangler.js'),
+      'dev',
+      '--config', await writeDevWranglerConfig({ root: ROOT, stateDir, policyPath }),
+      '--ip', '127.0.0.1',
+      '--port', String(port),
+      '--inspector-port', String(await freePort()),
+      '--env-file', varsPath,
+      '--persist-to', join(stateDir, 'wrangler-state'),
+      '--show-interactive-dev-session=false',
+    ],
+    {
+      cwd: ROOT,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, CLOUDFLARE_CF_FETCH_ENABLED: 'false', WRANGLER_SEND_METRICS: 'false', FORCE_COLOR: '0' },
+    },
+  );
+  wrangler.child.stdout!.pipe(process.stdout);
+  wrangler.child.stderr!.pipe(process.stderr);
+
+  let stopping = false;
+  const stop = async (exitCode: number) => {
+    if (stopping) return;
+    stopping = true;
+    log('stopping');
+    await wrangler.stop();
+    await secretsManager.close();
+    process.exit(exitCode);
+  };
+  process.on('SIGINT', () => void stop(0));
+  process.on('SIGTERM', () => void stop(0));
+  void wrangler.exited.then((code) => {
+    if (!stopping) {
+      log(`wrangler dev exited (${code})`);
+      void stop(1);
+    }
+  });
+
+  try {
+    await waitForOutput(wrangler, /Ready on (http:\/\/\S+)/, 60_000);
+  } catch (error) {
+    log((error as Error).message);
+    await stop(1);
+    return;
+  }
+  const brokerUrl = `http://127.0.0.1:${port}`;
+  const key = relative(process.cwd(), keyPath) || keyPath;
+  const mint = `npx token-broker mint --key ${key} --iss ${DEV_ISSUER} --aud ${DEV_AUDIENCE} --sub sb-demo-1`;
+  process.stdout.write(
+    [
+      '',
+      `token-broker dev stack is up: broker ${brokerUrl}, Secrets Manager ${secretsManager.url}. Ctrl-C stops both.`,
+      '',
+      'Fetch the demo Codex access token (paste this in another terminal):',
+      '',
+      `  curl -sS -X POST -H "Authorization: Bearer $(${mint})" ${brokerUrl}/v1/credentials/codex`,
+      '',
+      'Or run the sandbox boot script as a sandbox would (it pipes the token into `codex login`):',
+      '',
+      `  SANDBOX_TOKEN="$(${mint})" BROKER_URL=${brokerUrl} CODEX_HOME=$(mktemp -d) sh examples/sandbox-boot.sh codex`,
+      '',
+      `The API key needs the research team claim: add --claim team=research and ask for /v1/credentials/openai-api-key.`,
+      '',
+    ].join('\n'),
+  );
+  process.stdout.write(
+    `dev-stack ready ${JSON.stringify({ brokerUrl, secretsManagerUrl: secretsManager.url, keyPath, issuer: DEV_ISSUER, audience: DEV_AUDIENCE })}\n`,
+  );
+}
+
+async function portOption(value: string): Promise<number> {
+  const port = Number(value);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`invalid port ${value}`);
+  return port === 0 ? freePort() : port;
+}
+
+function log(message: string): void {
+  process.stdout.write(`dev-stack: ${message}\n`);
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`dev-stack: ${error instanceof Error ? error.stack : String(error)}\n`);
+  process.exit(1);
+});

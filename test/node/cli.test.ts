@@ -1,0 +1,116 @@
+/** The `token-broker` CLI, run as a user runs it: a child process of bin/token-broker.js. */
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync, statSync, writeFileSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { decodeJwt, decodeProtectedHeader, importJWK, jwtVerify } from 'jose';
+import { describe, expect, it } from 'vitest';
+
+const run = promisify(execFile);
+const BIN = join(import.meta.dirname, '..', '..', 'bin', 'token-broker.js');
+
+async function cli(args: string[], input?: string): Promise<{ code: number; stdout: string; stderr: string }> {
+  const child = run(process.execPath, [BIN, ...args], { cwd: join(import.meta.dirname, '..', '..') });
+  if (input !== undefined) {
+    child.child.stdin!.end(input);
+  } else {
+    child.child.stdin!.end();
+  }
+  try {
+    const { stdout, stderr } = await child;
+    return { code: 0, stdout, stderr };
+  } catch (error) {
+    const failure = error as { code: number; stdout: string; stderr: string };
+    return { code: failure.code, stdout: failure.stdout, stderr: failure.stderr };
+  }
+}
+
+describe('token-broker policy validate', () => {
+  it('accepts every shipped policy', async () => {
+    const result = await cli(['policy', 'validate', 'policy/policy.json', 'policy/dev.json']);
+    expect(result.stdout).toBe('policy/policy.json: ok (1 issuers, 2 credentials)\npolicy/dev.json: ok (1 issuers, 2 credentials)\n');
+    expect(result.code).toBe(0);
+  });
+
+  it('names the first bad field and exits 1', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tb-policy-'));
+    const policy = JSON.parse(readFileSync('policy/policy.json', 'utf8'));
+    policy.credentials.codex.secret.json_kye = 'typo';
+    writeFileSync(join(dir, 'bad.json'), JSON.stringify(policy));
+    writeFileSync(join(dir, 'broken.json'), '{ not json');
+    const result = await cli(['policy', 'validate', join(dir, 'bad.json'), join(dir, 'broken.json')]);
+    expect(result.code).toBe(1);
+    expect(result.stdout).toContain(`${join(dir, 'bad.json')}: policy invalid at credentials.codex.secret.json_kye: is not a known field`);
+    expect(result.stdout).toContain(`${join(dir, 'broken.json')}: not valid JSON`);
+  });
+
+  it('refuses an HMAC algorithm and a private key in a policy', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tb-policy-'));
+    const policy = JSON.parse(readFileSync('policy/policy.json', 'utf8'));
+    policy.issuers['https://orchestrator.example.com'].algorithms = ['HS256'];
+    writeFileSync(join(dir, 'hmac.json'), JSON.stringify(policy));
+    const result = await cli(['policy', 'validate', join(dir, 'hmac.json')]);
+    expect(result.code).toBe(1);
+    expect(result.stdout).toContain('policy invalid at issuers.https://orchestrator.example.com.algorithms.0');
+  });
+});
+
+describe('token-broker keygen and mint', () => {
+  it('writes a private key readable only by its owner and a public JWKS without private members', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tb-keys-'));
+    const privateOut = join(dir, 'orchestrator.jwk.json');
+    const jwksOut = join(dir, 'jwks.json');
+    const result = await cli(['keygen', '--alg', 'EdDSA', '--private-out', privateOut, '--jwks-out', jwksOut]);
+    expect(result.code).toBe(0);
+    expect(statSync(privateOut).mode & 0o777).toBe(0o600);
+    const privateJwk = JSON.parse(readFileSync(privateOut, 'utf8'));
+    const jwks = JSON.parse(readFileSync(jwksOut, 'utf8'));
+    expect(privateJwk).toMatchObject({ kty: 'OKP', crv: 'Ed25519', alg: 'EdDSA', use: 'sig' });
+    expect(typeof privateJwk.d).toBe('string');
+    expect(jwks.keys).toHaveLength(1);
+    expect(jwks.keys[0].d).toBeUndefined();
+    expect(jwks.keys[0].kid).toBe(privateJwk.kid);
+
+    const again = await cli(['keygen', '--private-out', privateOut]);
+    expect(again.code).toBe(1);
+    expect(again.stderr).toContain('exists');
+  });
+
+  it('mints a token that verifies against the generated JWKS, with claims, typ and lifetime', async () => {
+    const { stdout } = await cli(['keygen']);
+    const { private_jwk, public_jwks } = JSON.parse(stdout);
+    const dir = mkdtempSync(join(tmpdir(), 'tb-mint-'));
+    writeFileSync(join(dir, 'key.json'), JSON.stringify(private_jwk));
+    const result = await cli([
+      'mint', '--key', join(dir, 'key.json'), '--iss', 'https://orch.test', '--sub', 'sb-42', '--aud', 'https://broker.test',
+      '--ttl', '120', '--claim', 'team=research', '--claim', 'exp=999',
+    ]);
+    expect(result.code).toBe(0);
+    const token = result.stdout.trim();
+    expect(decodeProtectedHeader(token)).toEqual({ alg: 'ES256', typ: 'sandbox+jwt', kid: private_jwk.kid });
+    const { payload } = await jwtVerify(token, await importJWK(public_jwks.keys[0], 'ES256'), {
+      issuer: 'https://orch.test',
+      audience: 'https://broker.test',
+    });
+    expect(payload).toMatchObject({ sub: 'sb-42', team: 'research' });
+    expect(payload.exp! - payload.iat!).toBe(120);
+    expect(typeof payload.jti).toBe('string');
+  });
+
+  it('reads the key from stdin with --key -', async () => {
+    const { stdout } = await cli(['keygen']);
+    const { private_jwk } = JSON.parse(stdout);
+    const result = await cli(['mint', '--key', '-', '--iss', 'i', '--sub', 's', '--aud', 'a'], JSON.stringify(private_jwk));
+    expect(result.code).toBe(0);
+    expect(decodeJwt(result.stdout.trim()).sub).toBe('s');
+  });
+
+  it('explains missing options with usage and exit 2', async () => {
+    const result = await cli(['mint', '--iss', 'i']);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain('--key is required');
+    expect(result.stderr).toContain('usage: token-broker');
+    expect(existsSync(BIN)).toBe(true);
+  });
+});
