@@ -51,6 +51,8 @@ export default defineConfig(async () => {
           test: {
             name: 'node',
             environment: 'node',
+            // The AWS SDK warns about Node 20 on first use; noise only.
+            env: { AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
             include: ['test/node/**/*.test.ts'],
             testTimeout: 60_000,
             hookTimeout: 120_000,

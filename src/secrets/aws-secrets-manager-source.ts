@@ -25,7 +25,9 @@ const REFUSALS = new Set([
   'InvalidParameterException',
   'UnrecognizedClientException',
   'InvalidSignatureException',
-  'IncompleteSignature',
+  'IncompleteSignatureException',
+  'ValidationException',
+  'SerializationException',
   'MissingAuthenticationTokenException',
   'ExpiredTokenException',
 ]);
