@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { cloudflareTest } from '@cloudflare/vitest-pool-workers';
 import { defineConfig } from 'vitest/config';
 import { freePort } from './dev/free-port.ts';
-import { BROKER_ACCESS_KEY, createTestWorld, GENERATED_DIR, REGION } from './test/support/test-world.ts';
+import { BROKER_ACCESS_KEY, createTestWorld, GENERATED_DIR, REGION, TEST_AUDIT_HMAC_KEY } from './test/support/test-world.ts';
 
 export default defineConfig(async () => {
   const jwksPort = await freePort();
@@ -32,6 +32,7 @@ export default defineConfig(async () => {
                   SECRETS_MANAGER_ENDPOINT: inject('secretsManagerUrl'),
                   AWS_ACCESS_KEY_ID: BROKER_ACCESS_KEY.accessKeyId,
                   AWS_SECRET_ACCESS_KEY: BROKER_ACCESS_KEY.secretAccessKey,
+                  AUDIT_HMAC_KEY: TEST_AUDIT_HMAC_KEY,
                 },
               },
             })),

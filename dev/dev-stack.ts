@@ -10,6 +10,7 @@
  * Options: --port (broker, default 8787; 0 picks a free one), --secrets-manager-port (default 4599; 0 = free),
  * --state-dir (default .dev). Prints `dev-stack ready <json>` for scripts and tests.
  */
+import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -58,6 +59,10 @@ async function main(): Promise<void> {
   });
   log(`local Secrets Manager on ${secretsManager.url} (demo secrets: ${DEMO_SECRETS.map((secret) => secret.name).join(', ')})`);
 
+  // The audit key is generated once and kept, so fingerprints stay comparable across restarts.
+  const auditKeyPath = join(stateDir, 'audit-hmac.key');
+  if (!existsSync(auditKeyPath)) writeFileSync(auditKeyPath, randomBytes(32).toString('hex'), { mode: 0o600 });
+
   // Secrets go in an env file so wrangler shows them as "(hidden)".
   const varsPath = join(stateDir, 'dev.vars');
   writeFileSync(
@@ -67,6 +72,7 @@ async function main(): Promise<void> {
       `AWS_SECRET_ACCESS_KEY=${DEV_BROKER_PRINCIPAL.secretAccessKey}`,
       `SECRETS_MANAGER_ENDPOINT=${secretsManager.url}`,
       `AWS_REGION=${DEV_REGION}`,
+      `AUDIT_HMAC_KEY=${readFileSync(auditKeyPath, 'utf8').trim()}`,
       '',
     ].join('\n'),
     { mode: 0o600 },

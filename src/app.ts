@@ -4,7 +4,7 @@
  */
 import { Hono } from 'hono';
 import type { AppVariables } from './app-variables.ts';
-import type { AuditSink } from './audit/audit-sink.ts';
+import type { AuditRecord } from './audit/audit-record.ts';
 import { BrokerError, toBrokerError } from './errors.ts';
 import { errorResponse } from './http/responses.ts';
 import type { IssuanceDeps } from './issuance/issue-credential.ts';
@@ -44,15 +44,15 @@ export function createApp(deps: BrokerDeps): BrokerApp {
 
 /**
  * The app served when configuration is invalid: every request fails closed with `config_invalid`, and
- * credential requests still leave an audit record. The cause was logged once, at startup.
+ * credential requests still leave an audit line in the log. The cause was logged once, at startup.
  */
-export function createFailClosedApp(options: { newId: () => string; audit: AuditSink; clock: () => Date }): BrokerApp {
+export function createFailClosedApp(options: { newId: () => string; log: (line: string) => void; clock: () => Date }): BrokerApp {
   const app = baseApp(options.newId);
   app.all('*', async (c) => {
     const requestId = c.get('requestId');
     const credential = /^\/v1\/credentials\/([^/]+)$/.exec(c.req.path)?.[1];
     if (credential !== undefined) {
-      await options.audit.record({
+      const record: AuditRecord = {
         type: 'audit',
         time: options.clock().toISOString(),
         request_id: requestId,
@@ -66,9 +66,12 @@ export function createFailClosedApp(options: { newId: () => string; audit: Audit
         credential: credential.slice(0, 64),
         secret_version_id: null,
         issuance_id: null,
+        value_fingerprint: null,
         client_ip: c.req.header('CF-Connecting-IP')?.slice(0, 64) ?? null,
         user_agent: c.req.header('User-Agent')?.slice(0, 256) ?? null,
-      });
+      };
+      // The ledger's own configuration may be what is broken, so this record goes to the log only.
+      options.log(JSON.stringify(record));
     }
     return errorResponse(new BrokerError('config_invalid'), requestId);
   });

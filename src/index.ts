@@ -5,7 +5,8 @@
 import policyDocument from 'token-broker-policy';
 import { createApp, createFailClosedApp } from './app.ts';
 import { KeySets, DEFAULT_KEY_SET_OPTIONS } from './auth/key-sets.ts';
-import { LogAuditSink } from './audit/log-audit-sink.ts';
+import { createFingerprinter } from './audit/fingerprint.ts';
+import { DurableObjectLedger } from './ledger/durable-object-ledger.ts';
 import { ConfigInvalidError, readConfig, type BrokerEnv } from './config/env.ts';
 import { compilePolicy, PolicyInvalidError } from './policy/compile.ts';
 import { AwsSecretsManagerSource } from './secrets/aws-secrets-manager-source.ts';
@@ -18,7 +19,8 @@ const newId = () => crypto.randomUUID();
 let app: App | undefined;
 
 export function buildApp(env: BrokerEnv, document: unknown = policyDocument): App {
-  const audit = new LogAuditSink();
+  // `log` is looked up per call so that tests can observe it.
+  const log = (line: string) => console.log(line);
   try {
     const config = readConfig(env);
     const policy = compilePolicy(document);
@@ -26,7 +28,8 @@ export function buildApp(env: BrokerEnv, document: unknown = policyDocument): Ap
       policy,
       keySets: new KeySets({ ...DEFAULT_KEY_SET_OPTIONS, fetch: (input, init) => fetch(input, init) }),
       secrets: new AwsSecretsManagerSource({ ...config.aws, timeoutMs: config.upstreamDeadlineMs }),
-      audit,
+      ledger: new DurableObjectLedger(config.ledger.namespace, config.ledger.shards, log),
+      fingerprint: createFingerprinter(config.auditHmacKey),
       clock,
       newId,
       deadlineMs: config.upstreamDeadlineMs,
@@ -34,9 +37,11 @@ export function buildApp(env: BrokerEnv, document: unknown = policyDocument): Ap
   } catch (error) {
     if (!(error instanceof ConfigInvalidError || error instanceof PolicyInvalidError)) throw error;
     console.error(JSON.stringify({ type: 'config_invalid', field: error.field, problem: error.problem, message: error.message }));
-    return createFailClosedApp({ newId, audit, clock });
+    return createFailClosedApp({ newId, log, clock });
   }
 }
+
+export { LedgerShard } from './ledger/ledger-shard.ts';
 
 export default {
   fetch(request, env, ctx) {

@@ -24,6 +24,8 @@ export interface AuditRecord {
   credential: string | null;
   secret_version_id: string | null;
   issuance_id: string | null;
+  /** HMAC-SHA256 of the issued value under the audit key: tells auditors which value went out, without holding it. */
+  value_fingerprint: string | null;
   client_ip: string | null;
   user_agent: string | null;
 }

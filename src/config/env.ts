@@ -8,6 +8,12 @@ export interface BrokerEnv {
   AWS_ACCESS_KEY_ID?: string;
   AWS_SECRET_ACCESS_KEY?: string;
   AWS_SESSION_TOKEN?: string;
+  /** Durable Object namespace of the ledger shards. */
+  LEDGER?: DurableObjectNamespace<import('../ledger/ledger-shard.ts').LedgerShard>;
+  /** Number of ledger shards (1-64, default 4). Change only as described in the README. */
+  LEDGER_SHARDS?: string;
+  /** Secret key for value fingerprints in audit records (at least 32 characters). */
+  AUDIT_HMAC_KEY?: string;
   /** Upper bound for the upstream part of one request, in ms (default 4000; at most 4500 so answers stay under 5 s). */
   UPSTREAM_DEADLINE_MS?: string;
 }
@@ -19,6 +25,8 @@ export interface BrokerConfig {
     credentials: { accessKeyId: string; secretAccessKey: string; sessionToken: string | undefined };
   };
   upstreamDeadlineMs: number;
+  ledger: { namespace: DurableObjectNamespace<import('../ledger/ledger-shard.ts').LedgerShard>; shards: number };
+  auditHmacKey: string;
 }
 
 export class ConfigInvalidError extends Error {
@@ -57,7 +65,15 @@ export function readConfig(env: BrokerEnv): BrokerConfig {
     throw new ConfigInvalidError('UPSTREAM_DEADLINE_MS', `must be an integer from 100 to ${MAX_UPSTREAM_DEADLINE_MS}`);
   }
 
+  if (!env.LEDGER) throw new ConfigInvalidError('LEDGER', 'Durable Object binding is missing (see wrangler.toml)');
+  const shards = Number(optional(env, 'LEDGER_SHARDS') ?? '4');
+  if (!Number.isInteger(shards) || shards < 1 || shards > 64) throw new ConfigInvalidError('LEDGER_SHARDS', 'must be an integer from 1 to 64');
+  const auditHmacKey = required(env, 'AUDIT_HMAC_KEY');
+  if (auditHmacKey.length < 32) throw new ConfigInvalidError('AUDIT_HMAC_KEY', 'must be at least 32 characters (e.g. `openssl rand -hex 32`)');
+
   return {
+    ledger: { namespace: env.LEDGER, shards },
+    auditHmacKey,
     aws: {
       region,
       endpoint,
@@ -71,14 +87,16 @@ export function readConfig(env: BrokerEnv): BrokerConfig {
   };
 }
 
-function optional(env: BrokerEnv, field: keyof BrokerEnv): string | undefined {
+type TextField = { [K in keyof BrokerEnv]-?: BrokerEnv[K] extends string | undefined ? K : never }[keyof BrokerEnv];
+
+function optional(env: BrokerEnv, field: TextField): string | undefined {
   const value = env[field];
   if (value === undefined || value === '') return undefined;
   if (typeof value !== 'string') throw new ConfigInvalidError(field, 'must be a string');
   return value;
 }
 
-function required(env: BrokerEnv, field: keyof BrokerEnv): string {
+function required(env: BrokerEnv, field: TextField): string {
   const value = optional(env, field);
   if (value === undefined) throw new ConfigInvalidError(field, 'is missing (set it as a var or with `wrangler secret put`)');
   return value;

@@ -7,19 +7,21 @@ import { peekClaims, verifySandboxToken } from '../auth/verify-sandbox-token.ts'
 import { readBearerToken } from '../auth/bearer.ts';
 import type { KeySets } from '../auth/key-sets.ts';
 import { auditText, type AuditRecord } from '../audit/audit-record.ts';
-import type { AuditSink } from '../audit/audit-sink.ts';
+import type { Fingerprinter } from '../audit/fingerprint.ts';
 import { BrokerError, toBrokerError } from '../errors.ts';
 import { authorize } from '../policy/authorize.ts';
 import type { CompiledPolicy } from '../policy/compile.ts';
 import { CREDENTIAL_NAME_PATTERN, type CredentialKind } from '../policy/schema.ts';
 import { extractCredential } from '../secrets/extract-credential.ts';
 import type { SecretSource } from '../secrets/secret-source.ts';
+import type { Ledger } from '../ledger/ledger.ts';
 
 export interface IssuanceDeps {
   policy: CompiledPolicy;
   keySets: KeySets;
   secrets: SecretSource;
-  audit: AuditSink;
+  ledger: Ledger;
+  fingerprint: Fingerprinter;
   clock: () => Date;
   newId: () => string;
   /** Upstream calls of one request must finish within this budget (from its start) so the sandbox always gets an answer. */
@@ -46,6 +48,7 @@ export interface Issuance {
 export async function issueCredential(request: IssuanceRequest, deps: IssuanceDeps): Promise<Issuance> {
   const record = newAuditRecord(request, deps.clock());
   const deadline = AbortSignal.timeout(deps.deadlineMs);
+  let recorded = false;
   try {
     if (!CREDENTIAL_NAME_PATTERN.test(request.credentialName)) {
       throw new BrokerError('invalid_request', 'credential name has invalid syntax');
@@ -70,24 +73,47 @@ export async function issueCredential(request: IssuanceRequest, deps: IssuanceDe
     record.secret_version_id = auditText(version.versionId);
     const value = extractCredential(version, credential.jsonKey, credential.kind);
 
-    const issuedAt = deps.clock();
     const issuanceId = deps.newId();
-    Object.assign(record, { outcome: 'issued', time: issuedAt.toISOString(), issuance_id: issuanceId });
-    // No issuance without its record: if the record cannot be written, nothing is handed out.
-    await deps.audit.record(record).catch((error: unknown) => {
-      throw new BrokerError('audit_unavailable', 'audit sink rejected the issuance record', { cause: error });
-    });
-    return { credential: credential.name, kind: credential.kind, value, versionId: version.versionId, issuedAt, issuanceId };
+    Object.assign(record, { outcome: 'issued', issuance_id: issuanceId, value_fingerprint: await deps.fingerprint(value) });
+    // Count the use and append the record in one atomic ledger step. No record, no issuance.
+    const redeemed = await deps.ledger
+      .redeem(record, {
+        iss: claims.iss,
+        jti: claims.jti,
+        credential: credential.name,
+        maxUses: credential.maxUses,
+        expiresAt: claims.exp + verifiedIssuerLeeway(deps.policy, claims.iss),
+      })
+      .catch((error: unknown) => {
+        throw new BrokerError('audit_unavailable', 'ledger rejected the issuance', { cause: error });
+      });
+    if (redeemed.outcome === 'denied') {
+      recorded = true;
+      throw new BrokerError(redeemed.reason, 'no uses left');
+    }
+    return {
+      credential: credential.name,
+      kind: credential.kind,
+      value,
+      versionId: version.versionId,
+      issuedAt: new Date(redeemed.record.time),
+      issuanceId,
+    };
   } catch (thrown) {
     const error = toBrokerError(thrown);
-    Object.assign(record, { outcome: 'denied', reason: error.code, detail: auditText(error.detail ?? null), issuance_id: null });
-    if (error.code !== 'audit_unavailable') {
-      await deps.audit.record(record).catch(() => {
-        throw new BrokerError('audit_unavailable', 'audit sink rejected the denial record');
+    // A ledger that cannot take the issuance will not take the denial either; the log line was written.
+    if (!recorded && error.code !== 'audit_unavailable') {
+      Object.assign(record, { outcome: 'denied', reason: error.code, detail: auditText(error.detail ?? null), issuance_id: null, value_fingerprint: null });
+      await deps.ledger.append(record).catch((cause: unknown) => {
+        throw new BrokerError('audit_unavailable', 'ledger rejected the denial record', { cause });
       });
     }
     throw error;
   }
+}
+
+function verifiedIssuerLeeway(policy: CompiledPolicy, iss: string): number {
+  return policy.issuers.get(iss)?.clockLeewaySeconds ?? 0;
 }
 
 function newAuditRecord(request: IssuanceRequest, now: Date): AuditRecord {
@@ -105,6 +131,7 @@ function newAuditRecord(request: IssuanceRequest, now: Date): AuditRecord {
     credential: auditText(request.credentialName, 64),
     secret_version_id: null,
     issuance_id: null,
+    value_fingerprint: null,
     client_ip: auditText(request.clientIp, 64),
     user_agent: auditText(request.userAgent),
   };

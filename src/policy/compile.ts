@@ -39,6 +39,7 @@ export interface CompiledCredential {
   readonly kind: CredentialKind;
   readonly secretId: string;
   readonly jsonKey: string | undefined;
+  readonly maxUses: number;
   readonly rules: readonly CompiledRule[];
 }
 
@@ -98,6 +99,7 @@ function compileValidated(policy: PolicyDocument): CompiledPolicy {
         kind: credential.kind,
         secretId: credential.secret.id,
         jsonKey: credential.secret.json_key,
+        maxUses: credential.max_uses ?? 1,
         rules: Object.freeze(rules),
       }),
     );

@@ -90,6 +90,8 @@ const credentialSchema = z.strictObject({
     id: nonEmpty(2048),
     json_key: z.optional(nonEmpty(256)),
   }),
+  /** How many times one token may fetch this credential (default 1: single use). */
+  max_uses: z.optional(z.int().check(z.gte(1), z.lte(1000))),
   allow: z.array(ruleSchema).check(z.minLength(1)),
 });
 

@@ -17,6 +17,7 @@ export const OTHER_ISSUER = 'https://other-orchestrator.test';
 export const REMOTE_ISSUER = 'https://remote-orchestrator.test';
 export const AUDIENCE = 'https://broker.test';
 export const REGION = 'us-east-1';
+export const TEST_AUDIT_HMAC_KEY = 'test-audit-hmac-key-0123456789abcdef0123456789';
 export const BROKER_ACCESS_KEY = { accessKeyId: 'AKIDBROKERTEST000001', secretAccessKey: 'broker-test-secret-access-key' };
 
 export interface TestKeys {

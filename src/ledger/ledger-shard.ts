@@ -1,0 +1,234 @@
+/**
+ * One ledger shard: a Durable Object with SQLite storage that holds a hash-chained audit trail and the
+ * redemption counts of the tokens that map to it.
+ *
+ * Every public method is synchronous from the first read to the last write (no await in between), so a
+ * Durable Object runs it as one atomic step: no other request can interleave, and the SQLite writes of one
+ * call commit together. That is what makes "count the redemption and append its record" indivisible.
+ */
+import { DurableObject } from 'cloudflare:workers';
+import type { AuditRecord } from '../audit/audit-record.ts';
+import { canonicalJson, GENESIS_HASH, hashRecord, type ChainAnchor, type LedgerRecord } from './ledger-record.ts';
+import type { AuditQuery, ExportPage, ExportRequest, Redemption, RedeemResult } from './ledger-types.ts';
+
+export const MAX_QUERY_LIMIT = 500;
+
+type Head = {
+  seq: number;
+  hash: string;
+};
+
+export class LedgerShard extends DurableObject {
+  readonly #sql: SqlStorage;
+  #head: Head;
+
+  constructor(ctx: DurableObjectState, env: unknown) {
+    super(ctx, env as never);
+    this.#sql = ctx.storage.sql;
+    this.#sql.exec(`
+      CREATE TABLE IF NOT EXISTS records (
+        seq INTEGER PRIMARY KEY,
+        time TEXT NOT NULL,
+        outcome TEXT NOT NULL,
+        sub TEXT,
+        jti TEXT,
+        credential TEXT,
+        secret_version_id TEXT,
+        body TEXT NOT NULL,
+        hash TEXT NOT NULL
+      );
+      CREATE INDEX IF NOT EXISTS records_time ON records (time, seq);
+      CREATE INDEX IF NOT EXISTS records_sub ON records (sub, time);
+      CREATE INDEX IF NOT EXISTS records_credential ON records (credential, time);
+      CREATE INDEX IF NOT EXISTS records_version ON records (secret_version_id, time);
+      CREATE TABLE IF NOT EXISTS redemptions (
+        iss TEXT NOT NULL,
+        jti TEXT NOT NULL,
+        credential TEXT NOT NULL,
+        uses INTEGER NOT NULL,
+        expires_at INTEGER NOT NULL,
+        PRIMARY KEY (iss, jti, credential)
+      );
+      CREATE INDEX IF NOT EXISTS redemptions_expiry ON redemptions (expires_at);
+      CREATE TABLE IF NOT EXISTS anchor (
+        id INTEGER PRIMARY KEY CHECK (id = 1),
+        seq INTEGER NOT NULL,
+        hash TEXT NOT NULL,
+        pruned_at TEXT NOT NULL
+      );
+    `);
+    this.#head = this.#readHead();
+  }
+
+  /** Appends one record (a denial, or any attempt that redeems nothing). */
+  append(shard: number, record: AuditRecord): LedgerRecord {
+    return this.#append(shard, record);
+  }
+
+  /**
+   * Counts one use of the token for the credential and appends the issuance record, or, if the token has
+   * no uses left, appends a `token_replayed` denial instead. Both in one atomic step.
+   */
+  redeem(shard: number, record: AuditRecord, redemption: Redemption): RedeemResult {
+    const row = this.#sql
+      .exec<{ uses: number }>('SELECT uses FROM redemptions WHERE iss = ? AND jti = ? AND credential = ?', redemption.iss, redemption.jti, redemption.credential)
+      .toArray()[0];
+    const used = row?.uses ?? 0;
+    if (used >= redemption.maxUses) {
+      const denied = this.#append(shard, {
+        ...record,
+        outcome: 'denied',
+        reason: 'token_replayed',
+        detail: `used ${used} of ${redemption.maxUses}`,
+        issuance_id: null,
+        value_fingerprint: null,
+      });
+      return { outcome: 'denied', reason: 'token_replayed', record: denied };
+    }
+    this.#sql.exec(
+      `INSERT INTO redemptions (iss, jti, credential, uses, expires_at) VALUES (?, ?, ?, 1, ?)
+       ON CONFLICT (iss, jti, credential) DO UPDATE SET uses = uses + 1`,
+      redemption.iss,
+      redemption.jti,
+      redemption.credential,
+      redemption.expiresAt,
+    );
+    const issued = this.#append(shard, record);
+    this.#scheduleExpiry(redemption.expiresAt);
+    return { outcome: 'issued', record: issued };
+  }
+
+  /** Records matching the filter, in (time, seq) order, after the cursor position. */
+  query(shard: number, query: AuditQuery): LedgerRecord[] {
+    const where: string[] = [];
+    const params: (string | number)[] = [];
+    for (const field of ['sub', 'credential', 'secret_version_id', 'outcome'] as const) {
+      const value = query[field];
+      if (value !== undefined) {
+        where.push(`${field} = ?`);
+        params.push(value);
+      }
+    }
+    if (query.since !== undefined) {
+      where.push('time >= ?');
+      params.push(query.since);
+    }
+    if (query.until !== undefined) {
+      where.push('time < ?');
+      params.push(query.until);
+    }
+    if (query.after) {
+      // Keyset pagination across shards: the global order is (time, shard, seq).
+      const { time, shard: afterShard, seq } = query.after;
+      if (shard < afterShard) where.push('time > ?'), params.push(time);
+      else if (shard === afterShard) where.push('(time > ? OR (time = ? AND seq > ?))'), params.push(time, time, seq);
+      else where.push('time >= ?'), params.push(time);
+    }
+    const limit = Math.min(Math.max(1, query.limit), MAX_QUERY_LIMIT);
+    const rows = this.#sql
+      .exec<{ body: string; hash: string }>(
+        `SELECT body, hash FROM records ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY time, seq LIMIT ?`,
+        ...params,
+        limit,
+      )
+      .toArray();
+    return rows.map(toLedgerRecord);
+  }
+
+  /** A page of the chain in seq order, for exports. The first page says where its chain starts. */
+  exportPage(shard: number, request: ExportRequest): ExportPage {
+    const params: (string | number)[] = [request.afterSeq ?? -1];
+    let where = 'seq > ?';
+    if (request.since !== undefined) (where += ' AND time >= ?'), params.push(request.since);
+    if (request.until !== undefined) (where += ' AND time < ?'), params.push(request.until);
+    const limit = Math.min(Math.max(1, request.limit), MAX_QUERY_LIMIT);
+    const records = this.#sql
+      .exec<{ body: string; hash: string }>(`SELECT body, hash FROM records WHERE ${where} ORDER BY seq LIMIT ?`, ...params, limit)
+      .toArray()
+      .map(toLedgerRecord);
+    const page: ExportPage = { records, done: records.length < limit };
+    if (request.afterSeq === undefined) page.anchor = this.#anchorBefore(shard, records[0]);
+    return page;
+  }
+
+  /**
+   * Deletes records older than `before` and keeps the hash of the last deleted one as the shard's anchor,
+   * so the records that remain still verify from there.
+   */
+  prune(shard: number, before: string): { pruned: number; anchor: ChainAnchor } {
+    const last = this.#sql
+      .exec<{ seq: number; hash: string }>('SELECT seq, hash FROM records WHERE time < ? ORDER BY seq DESC LIMIT 1', before)
+      .toArray()[0];
+    if (!last) return { pruned: 0, anchor: this.#anchorBefore(shard, undefined) };
+    const { rowsWritten } = this.#sql.exec('DELETE FROM records WHERE seq <= ?', last.seq);
+    this.#sql.exec(
+      'INSERT INTO anchor (id, seq, hash, pruned_at) VALUES (1, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash, pruned_at = excluded.pruned_at',
+      last.seq,
+      last.hash,
+      new Date().toISOString(),
+    );
+    return { pruned: rowsWritten, anchor: { type: 'anchor', shard, seq: last.seq, hash: last.hash, reason: 'pruned' } };
+  }
+
+  /** How many redemptions are held, and the chain head: for tests and operators. */
+  stats(): { records: number; redemptions: number; head: Head } {
+    const records = this.#sql.exec<{ n: number }>('SELECT count(*) AS n FROM records').one().n;
+    const redemptions = this.#sql.exec<{ n: number }>('SELECT count(*) AS n FROM redemptions').one().n;
+    return { records, redemptions, head: { ...this.#head } };
+  }
+
+  /** Forgets redemptions of tokens that have expired (plus leeway): they can no longer be presented. */
+  override async alarm(): Promise<void> {
+    const now = Math.floor(Date.now() / 1000);
+    this.#sql.exec('DELETE FROM redemptions WHERE expires_at <= ?', now);
+    const next = this.#sql.exec<{ at: number | null }>('SELECT min(expires_at) AS at FROM redemptions').one().at;
+    if (next !== null) await this.ctx.storage.setAlarm(next * 1000);
+  }
+
+  #append(shard: number, record: AuditRecord): LedgerRecord {
+    const unsigned = { ...record, time: new Date().toISOString(), shard, seq: this.#head.seq + 1, prev_hash: this.#head.hash };
+    const hash = hashRecord(unsigned);
+    this.#sql.exec(
+      'INSERT INTO records (seq, time, outcome, sub, jti, credential, secret_version_id, body, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
+      unsigned.seq,
+      unsigned.time,
+      unsigned.outcome,
+      unsigned.sub,
+      unsigned.jti,
+      unsigned.credential,
+      unsigned.secret_version_id,
+      canonicalJson(unsigned),
+      hash,
+    );
+    this.#head = { seq: unsigned.seq, hash };
+    return { ...unsigned, hash };
+  }
+
+  #readHead(): Head {
+    const last = this.#sql.exec<Head>('SELECT seq, hash FROM records ORDER BY seq DESC LIMIT 1').toArray()[0];
+    if (last) return last;
+    const anchor = this.#sql.exec<Head>('SELECT seq, hash FROM anchor WHERE id = 1').toArray()[0];
+    return anchor ?? { seq: 0, hash: GENESIS_HASH };
+  }
+
+  #anchorBefore(shard: number, first: LedgerRecord | undefined): ChainAnchor {
+    const pruned = this.#sql.exec<Head>('SELECT seq, hash FROM anchor WHERE id = 1').toArray()[0];
+    if (!first) {
+      return pruned ? { type: 'anchor', shard, ...pruned, reason: 'pruned' } : { type: 'anchor', shard, seq: 0, hash: GENESIS_HASH, reason: 'genesis' };
+    }
+    const seq = first.seq - 1;
+    const reason = seq === 0 ? 'genesis' : pruned && pruned.seq === seq ? 'pruned' : 'range';
+    return { type: 'anchor', shard, seq, hash: first.prev_hash, reason };
+  }
+
+  #scheduleExpiry(expiresAt: number): void {
+    // Fire-and-forget is safe: setAlarm is a storage write that the output gate holds the response for.
+    void this.ctx.storage.getAlarm().then((current) => {
+      if (current === null || current > expiresAt * 1000) return this.ctx.storage.setAlarm(expiresAt * 1000);
+    });
+  }
+}
+
+function toLedgerRecord(row: { body: string; hash: string }): LedgerRecord {
+  return { ...(JSON.parse(row.body) as Omit<LedgerRecord, 'hash'>), hash: row.hash };
+}
