@@ -4,22 +4,29 @@
  *    local Secrets Manager server with the real AWS SDK;
  *  - `node`: CLI, dev tooling, local servers, and end-to-end runs that spawn processes.
  */
-import { writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { cloudflareTest } from '@cloudflare/vitest-pool-workers';
 import { defineConfig } from 'vitest/config';
 import { freePort } from './dev/free-port.ts';
-import { BROKER_ACCESS_KEY, createTestWorld, GENERATED_DIR, REGION, TEST_AUDIT_HMAC_KEY } from './test/support/test-world.ts';
+import { BROKER_ACCESS_KEY, createTestWorld, GENERATED_DIR, REGION, TEST_AUDIT_HMAC_KEY, type TestWorld } from './test/support/test-world.ts';
 
 export default defineConfig(async () => {
-  const jwksPort = await freePort();
-  const world = await createTestWorld({ jwksPort });
+  // Vitest may evaluate this config more than once per run: generate the world once, so the policy the
+  // worker bundles and the keys the tests sign with always belong together.
   const worldPath = join(GENERATED_DIR, 'world.json');
-  writeFileSync(worldPath, JSON.stringify({ world, jwksPort }));
-  process.env.TB_TEST_WORLD = worldPath;
+  mkdirSync(GENERATED_DIR, { recursive: true });
+  if (process.env.TB_TEST_WORLD !== worldPath || !existsSync(worldPath)) {
+    const jwksPort = await freePort();
+    writeFileSync(worldPath, JSON.stringify({ world: await createTestWorld({ jwksPort }), jwksPort }));
+    process.env.TB_TEST_WORLD = worldPath;
+  }
+  const { world } = JSON.parse(readFileSync(worldPath, 'utf8')) as { world: TestWorld };
 
   return {
     test: {
+      // Audit lines are asserted in tests; print console output only for failing tests.
+      silent: 'passed-only' as const,
       projects: [
         {
           plugins: [
@@ -40,8 +47,6 @@ export default defineConfig(async () => {
           resolve: { alias: { 'token-broker-policy': world.policyPath } },
           test: {
             name: 'worker',
-            // Audit lines are asserted in tests; print them only when a test fails.
-            silent: 'passed-only',
             include: ['test/worker/**/*.test.ts'],
             globalSetup: ['test/support/worker-global-setup.ts'],
             // The first request of a file pays for module load inside workerd.

@@ -8,14 +8,15 @@ import type { AuditRecord } from './audit/audit-record.ts';
 import { BrokerError, toBrokerError } from './errors.ts';
 import { errorResponse } from './http/responses.ts';
 import type { IssuanceDeps } from './issuance/issue-credential.ts';
+import { adminAuditRoutes, type AdminDeps } from './routes/admin-audit.ts';
 import { credentialRoutes } from './routes/credentials.ts';
 import { healthRoutes } from './routes/healthz.ts';
 
-export type BrokerDeps = IssuanceDeps;
+export type BrokerDeps = IssuanceDeps & AdminDeps;
 type BrokerApp = Hono<{ Variables: AppVariables }>;
 
 /** Paths the broker serves; a request to one of them with another method is a 405, not a 404. */
-const KNOWN_PATHS = [/^\/healthz$/, /^\/v1\/credentials\/[^/]+$/];
+const KNOWN_PATHS = [/^\/healthz$/, /^\/v1\/credentials\/[^/]+$/, /^\/v1\/admin\/audit(\/export|\/prune)?$/];
 
 function baseApp(newId: () => string): BrokerApp {
   const app: BrokerApp = new Hono<{ Variables: AppVariables }>();
@@ -39,6 +40,7 @@ export function createApp(deps: BrokerDeps): BrokerApp {
   const app = baseApp(deps.newId);
   app.route('/', healthRoutes());
   app.route('/', credentialRoutes(deps));
+  app.route('/', adminAuditRoutes(deps));
   return app;
 }
 
@@ -56,6 +58,7 @@ export function createFailClosedApp(options: { newId: () => string; log: (line: 
         type: 'audit',
         time: options.clock().toISOString(),
         request_id: requestId,
+        action: 'credential.issue',
         outcome: 'denied',
         reason: 'config_invalid',
         detail: 'broker configuration invalid at startup',

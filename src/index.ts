@@ -7,6 +7,7 @@ import { createApp, createFailClosedApp } from './app.ts';
 import { KeySets, DEFAULT_KEY_SET_OPTIONS } from './auth/key-sets.ts';
 import { createFingerprinter } from './audit/fingerprint.ts';
 import { DurableObjectLedger } from './ledger/durable-object-ledger.ts';
+import { LedgerReader } from './ledger/ledger-reader.ts';
 import { ConfigInvalidError, readConfig, type BrokerEnv } from './config/env.ts';
 import { compilePolicy, PolicyInvalidError } from './policy/compile.ts';
 import { AwsSecretsManagerSource } from './secrets/aws-secrets-manager-source.ts';
@@ -29,6 +30,7 @@ export function buildApp(env: BrokerEnv, document: unknown = policyDocument): Ap
       keySets: new KeySets({ ...DEFAULT_KEY_SET_OPTIONS, fetch: (input, init) => fetch(input, init) }),
       secrets: new AwsSecretsManagerSource({ ...config.aws, timeoutMs: config.upstreamDeadlineMs }),
       ledger: new DurableObjectLedger(config.ledger.namespace, config.ledger.shards, log),
+      ledgerReader: new LedgerReader(config.ledger.namespace, config.ledger.shards),
       fingerprint: createFingerprinter(config.auditHmacKey),
       clock,
       newId,
@@ -43,9 +45,22 @@ export function buildApp(env: BrokerEnv, document: unknown = policyDocument): Ap
 
 export { LedgerShard } from './ledger/ledger-shard.ts';
 
+/** Retention: prunes ledger records older than AUDIT_RETENTION_DAYS (when set) on the cron trigger. */
+export async function pruneExpiredAudit(env: BrokerEnv, now: Date): Promise<{ pruned: number[] } | undefined> {
+  const config = readConfig(env);
+  if (config.auditRetentionDays === undefined) return undefined;
+  const before = new Date(now.getTime() - config.auditRetentionDays * 86_400_000).toISOString();
+  const result = await new LedgerReader(config.ledger.namespace, config.ledger.shards).prune(before);
+  console.log(JSON.stringify({ type: 'retention', before, pruned: result.pruned }));
+  return result;
+}
+
 export default {
   fetch(request, env, ctx) {
     app ??= buildApp(env);
     return app.fetch(request, env, ctx);
+  },
+  async scheduled(controller, env) {
+    await pruneExpiredAudit(env, new Date(controller.scheduledTime));
   },
 } satisfies ExportedHandler<BrokerEnv>;

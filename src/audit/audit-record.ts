@@ -5,12 +5,15 @@
  */
 import type { ErrorCode } from '../errors.ts';
 
-export type AuditOutcome = 'issued' | 'denied';
+/** `issued`/`denied` for credential requests; `admin` for an admin action that was carried out. */
+export type AuditOutcome = 'issued' | 'denied' | 'admin';
 
 export interface AuditRecord {
   type: 'audit';
   time: string;
   request_id: string;
+  /** What was attempted: `credential.issue`, or an admin action such as `admin.audit.query`. */
+  action: string;
   outcome: AuditOutcome;
   /** The error code for a denial; null when issued. */
   reason: ErrorCode | null;

@@ -12,6 +12,8 @@ export interface BrokerEnv {
   LEDGER?: DurableObjectNamespace<import('../ledger/ledger-shard.ts').LedgerShard>;
   /** Number of ledger shards (1-64, default 4). Change only as described in the README. */
   LEDGER_SHARDS?: string;
+  /** Prune audit records older than this many days on the cron trigger (unset: keep everything). */
+  AUDIT_RETENTION_DAYS?: string;
   /** Secret key for value fingerprints in audit records (at least 32 characters). */
   AUDIT_HMAC_KEY?: string;
   /** Upper bound for the upstream part of one request, in ms (default 4000; at most 4500 so answers stay under 5 s). */
@@ -27,6 +29,7 @@ export interface BrokerConfig {
   upstreamDeadlineMs: number;
   ledger: { namespace: DurableObjectNamespace<import('../ledger/ledger-shard.ts').LedgerShard>; shards: number };
   auditHmacKey: string;
+  auditRetentionDays: number | undefined;
 }
 
 export class ConfigInvalidError extends Error {
@@ -71,9 +74,16 @@ export function readConfig(env: BrokerEnv): BrokerConfig {
   const auditHmacKey = required(env, 'AUDIT_HMAC_KEY');
   if (auditHmacKey.length < 32) throw new ConfigInvalidError('AUDIT_HMAC_KEY', 'must be at least 32 characters (e.g. `openssl rand -hex 32`)');
 
+  const retentionText = optional(env, 'AUDIT_RETENTION_DAYS');
+  const auditRetentionDays = retentionText === undefined ? undefined : Number(retentionText);
+  if (auditRetentionDays !== undefined && (!Number.isInteger(auditRetentionDays) || auditRetentionDays < 1)) {
+    throw new ConfigInvalidError('AUDIT_RETENTION_DAYS', 'must be a whole number of days, at least 1');
+  }
+
   return {
     ledger: { namespace: env.LEDGER, shards },
     auditHmacKey,
+    auditRetentionDays,
     aws: {
       region,
       endpoint,

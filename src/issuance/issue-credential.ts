@@ -3,7 +3,7 @@
  * know every way a request can end: each step either passes or throws a BrokerError, and every ending,
  * issued or denied, leaves exactly one audit record.
  */
-import { peekClaims, verifySandboxToken } from '../auth/verify-sandbox-token.ts';
+import { peekClaims, verifyToken } from '../auth/verify-token.ts';
 import { readBearerToken } from '../auth/bearer.ts';
 import type { KeySets } from '../auth/key-sets.ts';
 import { auditText, type AuditRecord } from '../audit/audit-record.ts';
@@ -57,8 +57,8 @@ export async function issueCredential(request: IssuanceRequest, deps: IssuanceDe
     const token = readBearerToken(request.authorization);
     labelWithUnverifiedClaims(record, token);
 
-    const { claims } = await verifySandboxToken(token, {
-      policy: deps.policy,
+    const { claims } = await verifyToken(token, {
+      issuers: deps.policy.issuers,
       keysFor: (issuer) => deps.keySets.for(issuer),
       now: deps.clock(),
     });
@@ -121,6 +121,7 @@ function newAuditRecord(request: IssuanceRequest, now: Date): AuditRecord {
     type: 'audit',
     time: now.toISOString(),
     request_id: request.requestId,
+    action: 'credential.issue',
     outcome: 'denied',
     reason: null,
     detail: null,

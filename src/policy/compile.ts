@@ -9,6 +9,7 @@ import {
   DEFAULT_CLOCK_LEEWAY_SECONDS,
   DEFAULT_MAX_TOKEN_LIFETIME_SECONDS,
   policySchema,
+  type AdminDocument,
   type Algorithm,
   type CredentialKind,
   type IssuerDocument,
@@ -43,9 +44,16 @@ export interface CompiledCredential {
   readonly rules: readonly CompiledRule[];
 }
 
+export interface CompiledAdmin {
+  readonly issuers: ReadonlyMap<string, CompiledIssuer>;
+  readonly rules: readonly CompiledRule[];
+}
+
 export interface CompiledPolicy {
   readonly issuers: ReadonlyMap<string, CompiledIssuer>;
   readonly credentials: ReadonlyMap<string, CompiledCredential>;
+  /** Absent when the policy declares no admin access: every admin route then answers 403. */
+  readonly admin: CompiledAdmin | undefined;
 }
 
 /** A policy that fails validation. `field` names the first bad field, e.g. `credentials.codex.secret.id`. */
@@ -82,16 +90,7 @@ function compileValidated(policy: PolicyDocument): CompiledPolicy {
 
   const credentials = new Map<string, CompiledCredential>();
   for (const [name, credential] of Object.entries(policy.credentials)) {
-    const rules = credential.allow.map((rule, index): CompiledRule => {
-      const iss = rule.iss!;
-      if (!issuers.has(iss)) {
-        throw new PolicyInvalidError(`credentials.${name}.allow.${index}.iss`, 'names an issuer that is not declared in "issuers"');
-      }
-      const matchers = Object.entries(rule)
-        .filter(([claim]) => claim !== 'iss')
-        .map(([claim, pattern]) => [claim, compileGlob(pattern)] as const);
-      return Object.freeze({ iss, matchers: Object.freeze(matchers) });
-    });
+    const rules = credential.allow.map((rule, index) => compileRule(rule, issuers, `credentials.${name}.allow.${index}`, 'issuers'));
     credentials.set(
       name,
       Object.freeze({
@@ -104,7 +103,27 @@ function compileValidated(policy: PolicyDocument): CompiledPolicy {
       }),
     );
   }
-  return Object.freeze({ issuers, credentials });
+  return Object.freeze({ issuers, credentials, admin: policy.admin ? compileAdmin(policy.admin, issuers) : undefined });
+}
+
+function compileAdmin(admin: AdminDocument, sandboxIssuers: ReadonlyMap<string, CompiledIssuer>): CompiledAdmin {
+  const issuers = new Map<string, CompiledIssuer>();
+  for (const [iss, issuer] of Object.entries(admin.issuers)) {
+    // Separate trust roots: a sandbox token can never be an admin token.
+    if (sandboxIssuers.has(iss)) throw new PolicyInvalidError(`admin.issuers.${iss}`, 'is also a sandbox issuer; admin issuers must be separate');
+    issuers.set(iss, compileIssuer(iss, issuer));
+  }
+  const rules = admin.allow.map((rule, index) => compileRule(rule, issuers, `admin.allow.${index}`, 'admin.issuers'));
+  return Object.freeze({ issuers, rules: Object.freeze(rules) });
+}
+
+function compileRule(rule: Record<string, string>, issuers: ReadonlyMap<string, CompiledIssuer>, field: string, declaredIn: string): CompiledRule {
+  const iss = rule.iss!;
+  if (!issuers.has(iss)) throw new PolicyInvalidError(`${field}.iss`, `names an issuer that is not declared in "${declaredIn}"`);
+  const matchers = Object.entries(rule)
+    .filter(([claim]) => claim !== 'iss')
+    .map(([claim, pattern]) => [claim, compileGlob(pattern)] as const);
+  return Object.freeze({ iss, matchers: Object.freeze(matchers) });
 }
 
 function compileIssuer(iss: string, issuer: IssuerDocument): CompiledIssuer {

@@ -95,6 +95,22 @@ const credentialSchema = z.strictObject({
   allow: z.array(ruleSchema).check(z.minLength(1)),
 });
 
+/** Admin rules must test at least one claim besides `iss`: being signed by the admin issuer is not enough. */
+const adminRuleSchema = ruleSchema.check(
+  z.refine((rule) => Object.keys(rule).some((claim) => claim !== 'iss'), {
+    message: 'needs at least one claim besides "iss" (e.g. "role": "token-broker-admin")',
+  }),
+);
+
+const adminSchema = z.strictObject({
+  description: z.optional(z.string()),
+  /** Issuers of admin tokens (the platform team's key, Cloudflare Access, …). Never the sandbox issuers. */
+  issuers: z
+    .record(nonEmpty(512), issuerSchema)
+    .check(z.refine((issuers) => Object.keys(issuers).length > 0, { message: 'needs at least one issuer' })),
+  allow: z.array(adminRuleSchema).check(z.minLength(1)),
+});
+
 export const policySchema = z.strictObject({
   $schema: z.optional(z.string()),
   version: z.literal(1),
@@ -105,9 +121,11 @@ export const policySchema = z.strictObject({
     z.string().check(z.regex(CREDENTIAL_NAME_PATTERN, 'must match ' + CREDENTIAL_NAME_PATTERN.source)),
     credentialSchema,
   ),
+  admin: z.optional(adminSchema),
 });
 
 export type PolicyDocument = z.infer<typeof policySchema>;
 export type IssuerDocument = z.infer<typeof issuerSchema>;
+export type AdminDocument = z.infer<typeof adminSchema>;
 export type CredentialDocument = z.infer<typeof credentialSchema>;
 export type CredentialKind = CredentialDocument['kind'];

@@ -16,6 +16,8 @@ export const ISSUER = 'https://orchestrator.test';
 export const OTHER_ISSUER = 'https://other-orchestrator.test';
 export const REMOTE_ISSUER = 'https://remote-orchestrator.test';
 export const AUDIENCE = 'https://broker.test';
+export const ADMIN_ISSUER = 'https://platform.test';
+export const ADMIN_AUDIENCE = 'https://broker.test/admin';
 export const REGION = 'us-east-1';
 export const TEST_AUDIT_HMAC_KEY = 'test-audit-hmac-key-0123456789abcdef0123456789';
 export const BROKER_ACCESS_KEY = { accessKeyId: 'AKIDBROKERTEST000001', secretAccessKey: 'broker-test-secret-access-key' };
@@ -29,6 +31,8 @@ export interface TestKeys {
   remote: JWK;
   /** Published later, to test rotation. */
   rotated: JWK;
+  /** The platform team's admin key. */
+  admin: JWK;
 }
 
 export interface TestWorld {
@@ -50,6 +54,8 @@ export const SECRETS = {
   wrongFormat: 'test/wrong-format',
   /** Used only by the bad-token table, so its call count proves no request got as far as Secrets Manager. */
   tableTarget: 'test/table-target',
+  /** Created mid-test: a first attempt fails upstream, a retry with the same token succeeds. */
+  late: 'test/late-secret',
 } as const;
 
 export async function createTestWorld(options: { jwksPort: number }): Promise<TestWorld> {
@@ -60,6 +66,7 @@ export async function createTestWorld(options: { jwksPort: number }): Promise<Te
     other: await generateSigningKey('ES256'),
     remote: await generateSigningKey('ES256'),
     rotated: await generateSigningKey('ES256'),
+    admin: await generateSigningKey('ES256'),
   };
   const keys = Object.fromEntries(Object.entries(pairs).map(([name, pair]) => [name, pair.privateJwk])) as unknown as TestKeys;
   const publicJwks = Object.fromEntries(Object.entries(pairs).map(([name, pair]) => [name, pair.publicJwks])) as TestWorld['publicJwks'];
@@ -92,6 +99,12 @@ export async function createTestWorld(options: { jwksPort: number }): Promise<Te
       'missing-json-key': credential('api_key', SECRETS.missingKey, 'absent'),
       'wrong-format': credential('codex_access_token', SECRETS.wrongFormat),
       'table-target': credential('api_key', SECRETS.tableTarget, undefined, [rule({ team: 'research' })]),
+      'codex-thrice': { ...credential('codex_access_token', SECRETS.codex, 'access_token'), max_uses: 3 },
+      'late-secret': credential('api_key', SECRETS.late),
+    },
+    admin: {
+      issuers: { [ADMIN_ISSUER]: { audience: ADMIN_AUDIENCE, jwks: pairs.admin.publicJwks } },
+      allow: [{ iss: ADMIN_ISSUER, role: 'token-broker-admin' }],
     },
   };
   mkdirSync(GENERATED_DIR, { recursive: true });

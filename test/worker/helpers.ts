@@ -3,7 +3,7 @@ import { exports } from 'cloudflare:workers';
 import { importJWK, SignJWT, type JWK, type JWTPayload } from 'jose';
 import { inject, vi, type MockInstance } from 'vitest';
 import { mintSandboxToken } from '../../src/sdk/mint-sandbox-token.ts';
-import { AUDIENCE, ISSUER } from '../support/test-world.ts';
+import { ADMIN_AUDIENCE, ADMIN_ISSUER, AUDIENCE, ISSUER } from '../support/test-world.ts';
 
 export const keys = () => inject('testKeys');
 
@@ -55,4 +55,35 @@ export async function secretsManagerCalls(filter: { operation?: string; secretNa
   const query = new URLSearchParams(filter as Record<string, string>);
   const response = await fetch(`${inject('secretsManagerUrl')}/__control/calls?${query}`);
   return ((await response.json()) as { count: number }).count;
+}
+
+export function mintAdmin(overrides: Partial<Parameters<typeof mintSandboxToken>[0]> = {}): Promise<string> {
+  return mintSandboxToken({
+    privateJwk: keys().admin,
+    issuer: ADMIN_ISSUER,
+    subject: 'alice@platform.test',
+    audience: ADMIN_AUDIENCE,
+    type: 'admin+jwt',
+    claims: { role: 'token-broker-admin' },
+    ...overrides,
+  });
+}
+
+export async function adminFetch(path: string, init: { token?: string; method?: string; body?: unknown } = {}): Promise<Response> {
+  const token = init.token ?? (await mintAdmin());
+  return exports.default.fetch(`https://broker.test${path}`, {
+    method: init.method ?? 'GET',
+    headers: { Authorization: `Bearer ${token}`, ...(init.body ? { 'Content-Type': 'application/json' } : {}) },
+    ...(init.body ? { body: JSON.stringify(init.body) } : {}),
+  });
+}
+
+export async function exportAudit(query = ''): Promise<string> {
+  const response = await adminFetch(`/v1/admin/audit/export${query}`);
+  if (response.status !== 200) throw new Error(`export failed: ${response.status} ${await response.text()}`);
+  return response.text();
+}
+
+export async function errorCode(response: Response): Promise<string> {
+  return ((await response.json()) as { error: { code: string } }).error.code;
 }

@@ -7,13 +7,13 @@
  */
 import { decodeJwt, decodeProtectedHeader, jwtVerify, type JWTPayload, type JWTVerifyGetKey } from 'jose';
 import { BrokerError } from '../errors.ts';
-import type { CompiledIssuer, CompiledPolicy } from '../policy/compile.ts';
+import type { CompiledIssuer } from '../policy/compile.ts';
 import { joseErrorToBrokerError } from './jose-errors.ts';
 
 export const REQUIRED_CLAIMS = ['iss', 'sub', 'aud', 'exp', 'iat', 'jti'] as const;
 const MAX_ID_CLAIM_LENGTH = 256;
 
-export interface SandboxClaims extends JWTPayload {
+export interface VerifiedClaims extends JWTPayload {
   iss: string;
   sub: string;
   jti: string;
@@ -23,11 +23,12 @@ export interface SandboxClaims extends JWTPayload {
 
 export interface VerifiedToken {
   readonly issuer: CompiledIssuer;
-  readonly claims: Readonly<SandboxClaims>;
+  readonly claims: Readonly<VerifiedClaims>;
 }
 
 export interface VerifyContext {
-  policy: CompiledPolicy;
+  /** The issuers this kind of token may come from: sandbox issuers, or admin issuers; never both. */
+  issuers: ReadonlyMap<string, CompiledIssuer>;
   keysFor: (issuer: CompiledIssuer) => JWTVerifyGetKey;
   now: Date;
 }
@@ -41,7 +42,7 @@ export function peekClaims(token: string): Record<string, unknown> | undefined {
   }
 }
 
-export async function verifySandboxToken(token: string, context: VerifyContext): Promise<VerifiedToken> {
+export async function verifyToken(token: string, context: VerifyContext): Promise<VerifiedToken> {
   const header = decodeHeader(token);
   const alg = header.alg;
   if (typeof alg !== 'string' || alg.toLowerCase() === 'none' || /^HS/i.test(alg)) {
@@ -51,7 +52,7 @@ export async function verifySandboxToken(token: string, context: VerifyContext):
   const unverified = peekClaims(token);
   if (!unverified) throw new BrokerError('malformed_token', 'payload is not a JSON object');
   if (typeof unverified.iss !== 'string') throw new BrokerError('missing_claim', 'iss');
-  const issuer = context.policy.issuers.get(unverified.iss);
+  const issuer = context.issuers.get(unverified.iss);
   if (!issuer) throw new BrokerError('unknown_issuer', 'iss not in policy');
   if (!(issuer.algorithms as readonly string[]).includes(alg)) {
     throw new BrokerError('unsupported_algorithm', `alg ${alg} not allowed for issuer`);
@@ -89,12 +90,12 @@ function decodeHeader(token: string) {
   }
 }
 
-function checkClaimTypes(payload: JWTPayload): SandboxClaims {
+function checkClaimTypes(payload: JWTPayload): VerifiedClaims {
   for (const claim of ['sub', 'jti'] as const) {
     const value = payload[claim];
     if (typeof value !== 'string' || value.length === 0 || value.length > MAX_ID_CLAIM_LENGTH) {
       throw new BrokerError('invalid_claim', `${claim} must be a non-empty string of at most ${MAX_ID_CLAIM_LENGTH} characters`);
     }
   }
-  return payload as SandboxClaims;
+  return payload as VerifiedClaims;
 }

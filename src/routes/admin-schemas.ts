@@ -1,0 +1,42 @@
+/** Request schemas of the admin routes: they validate requests (and, later, describe them in OpenAPI). */
+import * as z from 'zod/mini';
+import { BrokerError } from '../errors.ts';
+
+const text = z.string().check(z.minLength(1), z.maxLength(256));
+const instant = z.iso.datetime({ offset: true });
+
+export const auditQuerySchema = z.strictObject({
+  sub: z.optional(text),
+  credential: z.optional(text),
+  secret_version_id: z.optional(text),
+  outcome: z.optional(z.enum(['issued', 'denied', 'admin'])),
+  since: z.optional(instant),
+  until: z.optional(instant),
+  limit: z._default(z.coerce.number().check(z.int(), z.gte(1), z.lte(500)), 100),
+  cursor: z.optional(z.string().check(z.maxLength(512))),
+});
+
+export const auditExportSchema = z.strictObject({
+  since: z.optional(instant),
+  until: z.optional(instant),
+});
+
+export const auditPruneSchema = z.strictObject({
+  before: instant,
+});
+
+/** Parses query parameters or a JSON body; a bad request names the parameter (not a secret) in the audit detail. */
+export function parseRequest<T>(schema: z.ZodMiniType<T>, input: unknown): T {
+  const parsed = z.safeParse(schema, input);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    const field = issue.code === 'unrecognized_keys' ? issue.keys[0] : issue.path.join('.');
+    throw new BrokerError('invalid_request', `parameter ${String(field).slice(0, 64)}: ${issue.message}`);
+  }
+  return parsed.data;
+}
+
+/** ISO timestamps compare correctly as strings only in one form: normalise to UTC `…Z`. */
+export function toUtc(instantText: string | undefined): string | undefined {
+  return instantText === undefined ? undefined : new Date(instantText).toISOString();
+}

@@ -1,0 +1,224 @@
+/**
+ * End to end, as a user would run it: the dev stack (`tsx dev/dev-stack.ts`: local Secrets Manager +
+ * `wrangler dev` with the dev policy), sandbox tokens minted with the SDK, examples/sandbox-boot.sh with the
+ * real curl, and the real Codex CLI logging in against a local stand-in for OpenAI's whoami endpoint.
+ * Everything lives in temp dirs (state, HOME, CODEX_HOME); the stack runs in its own process group and
+ * nothing it started may survive afterAll.
+ */
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import type { JWK } from 'jose';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DEMO_API_KEY, DEMO_CODEX_ACCESS_TOKEN, DEV_BROKER_PRINCIPAL, DEV_REGION } from '../../dev/demo-data.ts';
+import { spawnGroup, waitForOutput, type GroupProcess } from '../../dev/process-group.ts';
+import { mintSandboxToken } from '../../src/sdk/mint-sandbox-token.ts';
+import { processTree, survivors, waitForGroupGone, type ProcInfo } from '../support/node/proc-scan.ts';
+import { ROOT, runBootScript, runCommand, type CommandResult } from '../support/node/run-command.ts';
+import { startWhoamiServer, WHOAMI_PATH, type WhoamiServer } from '../support/node/whoami-server.ts';
+
+const CODEX_BIN = join(ROOT, 'node_modules', '.bin', 'codex');
+const TSX_BIN = join(ROOT, 'node_modules', '.bin', 'tsx');
+
+interface StackInfo {
+  brokerUrl: string;
+  secretsManagerUrl: string;
+  keyPath: string;
+  issuer: string;
+  audience: string;
+}
+
+let work: string;
+let home: string;
+let stack: GroupProcess | undefined;
+let stackLog = '';
+let stackInfo: StackInfo;
+let stackProcesses: ProcInfo[] = [];
+let whoami: WhoamiServer;
+let privateJwk: JWK;
+
+function remember(processes: ProcInfo[]): void {
+  for (const proc of processes) {
+    if (!stackProcesses.some((known) => known.pid === proc.pid && known.startTime === proc.startTime)) {
+      stackProcesses.push(proc);
+    }
+  }
+}
+
+beforeAll(async () => {
+  work = mkdtempSync(join(tmpdir(), 'e2e-codex-'));
+  home = join(work, 'home');
+  mkdirSync(home);
+  whoami = await startWhoamiServer();
+
+  stack = spawnGroup(
+    TSX_BIN,
+    ['dev/dev-stack.ts', '--port', '0', '--secrets-manager-port', '0', '--state-dir', join(work, 'state')],
+    {
+      cwd: ROOT,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      // Wrangler's config and logs go to the temp HOME, not the user's.
+      env: { ...process.env, HOME: home, XDG_CONFIG_HOME: join(home, '.config'), FORCE_COLOR: '0', NO_COLOR: '1' },
+    },
+  );
+  // Keep draining (and keep a tail for failure messages) for the whole run.
+  const keep = (chunk: Buffer) => void (stackLog = (stackLog + chunk.toString()).slice(-20_000));
+  stack.child.stdout!.on('data', keep);
+  stack.child.stderr!.on('data', keep);
+
+  const match = await waitForOutput(stack, /dev-stack ready (\{.*\})\n/, 100_000);
+  stackInfo = JSON.parse(match[1]!) as StackInfo;
+  privateJwk = JSON.parse(readFileSync(stackInfo.keyPath, 'utf8')) as JWK;
+  remember(processTree(stack.child.pid!));
+}, 120_000);
+
+afterAll(async () => {
+  try {
+    if (stack) {
+      const pgid = stack.child.pid!;
+      remember(processTree(pgid));
+      await stack.stop(10_000);
+      // The dev stack's own group (tsx → node dev-stack.ts) is gone: kill(-pgid, 0) fails with ESRCH...
+      expect(await waitForGroupGone(pgid), stackLog.slice(-3000)).toEqual([]);
+      // ...and so is everything it started, including wrangler dev and workerd in their own group.
+      for (const group of new Set(stackProcesses.map((proc) => proc.pgid))) expect(await waitForGroupGone(group)).toEqual([]);
+      expect(survivors(stackProcesses)).toEqual([]);
+      expect(stackProcesses.some((proc) => /workerd/.test(proc.command)), 'workerd was seen in the stack').toBe(true);
+    }
+  } finally {
+    await whoami?.close();
+    rmSync(work, { recursive: true, force: true });
+  }
+}, 120_000);
+
+function mint(subject: string, claims: Record<string, unknown> = {}, audience?: string): Promise<string> {
+  return mintSandboxToken({
+    privateJwk,
+    issuer: stackInfo.issuer,
+    subject,
+    audience: audience ?? stackInfo.audience,
+    claims,
+  });
+}
+
+function freshCodexHome(label: string): string {
+  return mkdtempSync(join(work, `codex-home-${label}-`));
+}
+
+/** The environment of one sandbox: nothing inherited from the test process but PATH. */
+function sandboxEnv(codexHome: string, extra: Record<string, string> = {}): Record<string, string> {
+  return {
+    PATH: process.env.PATH ?? '/usr/bin:/bin',
+    HOME: home,
+    CODEX_HOME: codexHome,
+    CODEX_AUTHAPI_BASE_URL: whoami.baseUrl,
+    CODEX_BIN,
+    BROKER_URL: stackInfo.brokerUrl,
+    BOOT_BACKOFF_SECONDS: '0.2',
+    ...extra,
+  };
+}
+
+function bootScript(credential: string, env: Record<string, string>): Promise<CommandResult> {
+  return runBootScript([credential], { env, timeoutMs: 60_000 });
+}
+
+function codexLoginStatus(codexHome: string): Promise<CommandResult> {
+  return runCommand(CODEX_BIN, ['login', 'status'], { env: sandboxEnv(codexHome), timeoutMs: 30_000 });
+}
+
+function describeRun(result: CommandResult): string {
+  return `exit ${result.code}\nstdout:\n${result.stdout}\nstderr:\n${result.stderr}\ndev stack log (tail):\n${stackLog.slice(-3000)}`;
+}
+
+/** What the local Secrets Manager holds, read the way the broker reads it. */
+async function storedSecret(secretId: string): Promise<string> {
+  const client = new SecretsManagerClient({
+    region: DEV_REGION,
+    endpoint: stackInfo.secretsManagerUrl,
+    credentials: { accessKeyId: DEV_BROKER_PRINCIPAL.accessKeyId, secretAccessKey: DEV_BROKER_PRINCIPAL.secretAccessKey },
+  });
+  try {
+    const result = await client.send(new GetSecretValueCommand({ SecretId: secretId }));
+    return result.SecretString!;
+  } finally {
+    client.destroy();
+  }
+}
+
+describe('sandbox boot with the real Codex CLI against the dev stack', () => {
+  it('logs Codex in with the workspace access token stored in Secrets Manager', async () => {
+    const stored = (JSON.parse(await storedSecret('demo/codex')) as { access_token: string }).access_token;
+    expect(stored).toBe(DEMO_CODEX_ACCESS_TOKEN);
+    const token = await mint('sb-e2e-1');
+    const codexHome = freshCodexHome('codex');
+    const before = whoami.requests.length;
+
+    const boot = await bootScript('codex', sandboxEnv(codexHome, { SANDBOX_TOKEN: token }));
+
+    expect(boot.code, describeRun(boot)).toBe(0);
+    expect(boot.stderr).toMatch(/^sandbox-boot: logged in to Codex with credential codex \(kind codex_access_token, version \S+, issuance \S+\)$/m);
+    expect(boot.stdout + boot.stderr).not.toContain(stored);
+    // `codex login --with-access-token` checked the token with the whoami endpoint: exactly the stored value.
+    expect(whoami.requests.slice(before)).toEqual([{ method: 'GET', path: WHOAMI_PATH, authorization: `Bearer ${stored}` }]);
+
+    const status = await codexLoginStatus(codexHome);
+    expect(status.code, describeRun(status)).toBe(0);
+    expect(status.stdout + status.stderr).toContain('Logged in using personal access token');
+    expect(whoami.requests.slice(before).map((request) => request.authorization)).toEqual([`Bearer ${stored}`, `Bearer ${stored}`]);
+    const auth = JSON.parse(readFileSync(join(codexHome, 'auth.json'), 'utf8')) as Record<string, unknown>;
+    expect(auth.personal_access_token).toBe(stored);
+
+    // The same token once more: tokens are single-use, so the broker refuses and the script stops on the
+    // 401 without retrying and without touching Codex.
+    const againHome = freshCodexHome('codex-again');
+    const again = await bootScript('codex', sandboxEnv(againHome, { SANDBOX_TOKEN: token }));
+    expect(again.code, describeRun(again)).toBe(3);
+    expect(again.stderr).toMatch(/^sandbox-boot: token_replayed \(401\)$/m);
+    expect(again.stderr).not.toContain('retrying');
+    expect(existsSync(join(againHome, 'auth.json'))).toBe(false);
+  });
+
+  it('logs Codex in with the API key for a research sandbox, token handed over in a file', async () => {
+    const stored = await storedSecret('demo/openai-api-key');
+    expect(stored).toBe(DEMO_API_KEY);
+    const tokenFile = join(work, 'sandbox-research.jwt');
+    writeFileSync(tokenFile, `${await mint('sb-e2e-2', { team: 'research' })}\n`, { mode: 0o600 });
+    const codexHome = freshCodexHome('api-key');
+    const before = whoami.requests.length;
+
+    const boot = await bootScript('openai-api-key', sandboxEnv(codexHome, { SANDBOX_TOKEN_FILE: tokenFile }));
+
+    expect(boot.code, describeRun(boot)).toBe(0);
+    expect(existsSync(tokenFile)).toBe(false);
+    expect(boot.stderr).toMatch(/^sandbox-boot: logged in to Codex with credential openai-api-key \(kind api_key, version \S+, issuance \S+\)$/m);
+    expect(boot.stdout + boot.stderr).not.toContain(stored);
+
+    const status = await codexLoginStatus(codexHome);
+    expect(status.code, describeRun(status)).toBe(0);
+    expect(status.stdout + status.stderr).toContain('API key configured');
+    const auth = JSON.parse(readFileSync(join(codexHome, 'auth.json'), 'utf8')) as Record<string, unknown>;
+    expect(auth.OPENAI_API_KEY).toBe(stored);
+    // An API key login needs no network: the whoami stand-in heard nothing.
+    expect(whoami.requests.length).toBe(before);
+  });
+
+  it('stops on the broker\'s refusal without retrying and leaves Codex logged out', async () => {
+    const noTeam = await mint('sb-e2e-3'); // the API key needs team=research
+    const wrongAudience = await mint('sb-e2e-4', {}, 'some-other-broker');
+    const homeA = freshCodexHome('denied-a');
+    const homeB = freshCodexHome('denied-b');
+
+    const forbidden = await bootScript('openai-api-key', sandboxEnv(homeA, { SANDBOX_TOKEN: noTeam }));
+    const unauthorized = await bootScript('codex', sandboxEnv(homeB, { SANDBOX_TOKEN: wrongAudience }));
+
+    expect(forbidden.code, describeRun(forbidden)).toBe(3);
+    expect(forbidden.stderr).toMatch(/^sandbox-boot: forbidden \(403\)$/m);
+    expect(unauthorized.code, describeRun(unauthorized)).toBe(3);
+    expect(unauthorized.stderr).toMatch(/^sandbox-boot: invalid_audience \(401\)$/m);
+    for (const result of [forbidden, unauthorized]) expect(result.stderr).not.toContain('retrying');
+    expect(existsSync(join(homeA, 'auth.json'))).toBe(false);
+    expect(existsSync(join(homeB, 'auth.json'))).toBe(false);
+  });
+});

@@ -1,0 +1,161 @@
+/**
+ * The ledger through the HTTP interface: single-use tokens under concurrency, counting only real
+ * issuances, surviving Durable Object restarts, failing closed, and a verifiable hash chain.
+ */
+import { env } from 'cloudflare:workers';
+import { abortAllDurableObjects, runDurableObjectAlarm, runInDurableObject } from 'cloudflare:test';
+import { describe, expect, inject, it } from 'vitest';
+import { buildApp } from '../../src/index.ts';
+import type { BrokerEnv } from '../../src/config/env.ts';
+import { shardStub } from '../../src/ledger/durable-object-ledger.ts';
+import type { LedgerShard } from '../../src/ledger/ledger-shard.ts';
+import { verifyExport } from '../../src/ledger/verify-export.ts';
+import { SECRETS } from '../support/test-world.ts';
+import { captureLogs, errorCode, exportAudit, mint, requestCredential } from './helpers.ts';
+
+const concurrently = <T>(count: number, task: (index: number) => Promise<T>) => Promise.all(Array.from({ length: count }, (_, index) => task(index)));
+
+async function statuses(responses: Response[]): Promise<Record<string, number>> {
+  const counts: Record<string, number> = {};
+  for (const response of responses) {
+    const key = response.status === 200 ? '200' : `${response.status} ${await errorCode(response)}`;
+    counts[key] = (counts[key] ?? 0) + 1;
+  }
+  return counts;
+}
+
+describe('single-use tokens', () => {
+  it('50 concurrent requests with one token for one credential: exactly one 200, 49 token_replayed', async () => {
+    const token = await mint({ subject: 'sb-concurrent-1' });
+    const responses = await concurrently(50, () => requestCredential('codex', { token }));
+    expect(await statuses(responses)).toEqual({ '200': 1, '401 token_replayed': 49 });
+  });
+
+  it('honours max_uses per credential under concurrency, independently per credential', async () => {
+    const token = await mint({ subject: 'sb-concurrent-2' });
+    const responses = await concurrently(60, (index) => requestCredential(index % 2 === 0 ? 'codex' : 'codex-thrice', { token }));
+    const codex = await statuses(responses.filter((_, index) => index % 2 === 0));
+    const thrice = await statuses(responses.filter((_, index) => index % 2 === 1));
+    expect(codex).toEqual({ '200': 1, '401 token_replayed': 29 });
+    expect(thrice).toEqual({ '200': 3, '401 token_replayed': 27 });
+  });
+
+  it('counts a token only when a credential is issued: a retry after an upstream failure succeeds', async () => {
+    const token = await mint({ subject: 'sb-retry-1' });
+    const first = await requestCredential('late-secret', { token });
+    expect(first.status).toBe(502);
+    expect(await errorCode(first)).toBe('upstream_error');
+    await fetch(`${inject('secretsManagerUrl')}/__control/secrets`, {
+      method: 'POST',
+      body: JSON.stringify({ name: SECRETS.late, secretString: 'sk-late-value-0001' }),
+    });
+    const retry = await requestCredential('late-secret', { token, accept: 'text/plain' });
+    expect(retry.status).toBe(200);
+    expect(await retry.text()).toBe('sk-late-value-0001\n');
+    const replay = await requestCredential('late-secret', { token });
+    expect(await errorCode(replay)).toBe('token_replayed');
+  });
+
+  it('still refuses a replay after every Durable Object was evicted and restarted', async () => {
+    const token = await mint({ subject: 'sb-evicted-1' });
+    expect((await requestCredential('codex', { token })).status).toBe(200);
+    await abortAllDurableObjects();
+    const replay = await requestCredential('codex', { token });
+    expect(replay.status).toBe(401);
+    expect(await errorCode(replay)).toBe('token_replayed');
+  });
+
+  it('removes redemption state once the token has expired (plus leeway), by alarm', async () => {
+    const stub = shardStub((env as unknown as BrokerEnv).LEDGER!, 0) as DurableObjectStub<LedgerShard>;
+    const nowSeconds = Math.floor(Date.now() / 1000);
+    const base = { iss: 'https://orchestrator.test', credential: 'codex', maxUses: 1 };
+    const record = (jti: string) => ({
+      type: 'audit' as const, time: '', request_id: `alarm-${jti}`, action: 'credential.issue', outcome: 'issued' as const, reason: null, detail: null,
+      token_verified: true, iss: base.iss, sub: 'sb-alarm', jti, credential: 'codex', secret_version_id: 'v', issuance_id: jti,
+      value_fingerprint: null, client_ip: null, user_agent: null,
+    });
+    await runInDurableObject(stub, async (shard: LedgerShard) => {
+      shard.redeem(0, record('expired-jti'), { ...base, jti: 'expired-jti', expiresAt: nowSeconds - 1 });
+      shard.redeem(0, record('live-jti'), { ...base, jti: 'live-jti', expiresAt: nowSeconds + 3600 });
+    });
+    const before = await runInDurableObject(stub, (shard: LedgerShard) => shard.stats().redemptions);
+    expect(await runDurableObjectAlarm(stub)).toBe(true);
+    const after = await runInDurableObject(stub, (shard: LedgerShard) => shard.stats().redemptions);
+    expect(before - after).toBe(1);
+    // The live one is still counted: presenting it again is a replay.
+    const replayed = await runInDurableObject(stub, (shard: LedgerShard) =>
+      shard.redeem(0, record('live-jti'), { ...base, jti: 'live-jti', expiresAt: nowSeconds + 3600 }),
+    );
+    expect(replayed.outcome).toBe('denied');
+  });
+});
+
+describe('fail closed when the ledger cannot record', () => {
+  it('answers 503 audit_unavailable and issues nothing', async () => {
+    const failing = {
+      idFromName: (name: string) => (env as unknown as BrokerEnv).LEDGER!.idFromName(name),
+      get: () => ({
+        redeem: () => Promise.reject(new Error('ledger down')),
+        append: () => Promise.reject(new Error('ledger down')),
+      }),
+    };
+    const app = buildApp({ ...(env as unknown as Record<string, string>), LEDGER: failing } as never);
+    const logs = captureLogs();
+    try {
+      const response = await app.fetch(
+        new Request('https://broker.test/v1/credentials/codex', { method: 'POST', headers: { Authorization: `Bearer ${await mint()}` } }),
+      );
+      const body = await response.text();
+      expect(response.status).toBe(503);
+      expect(JSON.parse(body).error.code).toBe('audit_unavailable');
+      expect(body).not.toContain(inject('canaries')[0]);
+      // The attempt still reaches the Workers log, marked as missing from the ledger.
+      expect(logs.audit()).toEqual([expect.objectContaining({ ledger: 'unavailable', credential: 'codex' })]);
+    } finally {
+      logs.restore();
+    }
+  });
+});
+
+describe('hash chain', () => {
+  it('an export verifies; altering, deleting or reordering a record is detected and named', async () => {
+    for (let i = 0; i < 6; i++) await requestCredential('codex', { token: await mint({ subject: `sb-chain-${i}` }) });
+    await requestCredential('codex', { authorization: 'Bearer not.a.jwt' });
+    const exported = await exportAudit();
+    const verdict = verifyExport(exported);
+    expect(verdict).toMatchObject({ ok: true, shards: 4 });
+    expect((verdict as { records: number }).records).toBeGreaterThanOrEqual(7);
+
+    const lines = exported.trim().split('\n');
+    const index = lines.findIndex((line) => line.includes('"sub":"sb-chain-3"'));
+    const target = JSON.parse(lines[index]!);
+
+    const altered = [...lines];
+    altered[index] = JSON.stringify({ ...target, sub: 'sb-someone-else' });
+    expect(verifyExport(altered.join('\n'))).toMatchObject({ ok: false, shard: target.shard, seq: target.seq, problem: expect.stringContaining('altered') });
+
+    const deleted = lines.filter((_, i) => i !== index);
+    const verdictDeleted = verifyExport(deleted.join('\n'));
+    expect(verdictDeleted.ok).toBe(false);
+    expect(verdictDeleted).toMatchObject({ shard: target.shard });
+
+    const rehashed = [...lines];
+    rehashed[index] = JSON.stringify({ ...target, sub: 'sb-forged', hash: 'f'.repeat(64) });
+    expect(verifyExport(rehashed.join('\n'))).toMatchObject({ ok: false, shard: target.shard, seq: target.seq });
+
+    const truncated = lines.slice(0, -1);
+    expect(verifyExport(truncated.join('\n'))).toMatchObject({ ok: false, problem: expect.stringContaining('truncated') });
+  });
+
+  it('records value fingerprints (HMAC of the value), never the value', async () => {
+    const token = await mint({ subject: 'sb-fingerprint' });
+    const response = await requestCredential('codex', { token });
+    const { issuance_id } = (await response.json()) as { issuance_id: string };
+    const exported = await exportAudit();
+    const record = exported.split('\n').filter(Boolean).map((line) => JSON.parse(line)).find((line) => line.issuance_id === issuance_id);
+    const key = await crypto.subtle.importKey('raw', new TextEncoder().encode('test-audit-hmac-key-0123456789abcdef0123456789'), { name: 'HMAC', hash: 'SHA-256' }, false, ['sign']);
+    const mac = new Uint8Array(await crypto.subtle.sign('HMAC', key, new TextEncoder().encode(inject('canaries')[0])));
+    expect(record.value_fingerprint).toBe(`hmac-sha256:${[...mac].map((b) => b.toString(16).padStart(2, '0')).join('')}`);
+    expect(exported).not.toContain(inject('canaries')[0]);
+  });
+});
