@@ -1,4 +1,5 @@
 /** `token-broker <command>`: the orchestrator's and the platform team's tools. */
+import { audit } from './commands/audit.ts';
 import { keygen } from './commands/keygen.ts';
 import { mint } from './commands/mint.ts';
 import { policyValidate } from './commands/policy-validate.ts';
@@ -15,6 +16,16 @@ commands:
       Print a signed sandbox token (default lifetime 300 s, typ sandbox+jwt).
   policy validate FILE...
       Validate policy files offline against the schema; exit 1 naming the first bad field.
+
+admin commands (need --url URL or TOKEN_BROKER_URL, and an admin token: --token-file FILE or
+TOKEN_BROKER_ADMIN_TOKEN; mint one with: mint --key ADMIN_KEY --typ admin+jwt --claim role=...):
+  audit query [--sub ID] [--credential NAME] [--version VERSION_ID] [--outcome issued|denied|admin]
+              [--since ISO] [--until ISO] [--limit N] [--all]
+      Print matching audit records as JSON lines, oldest first.
+  audit export [--since ISO] [--until ISO] [-o FILE]
+      Stream the ledger as NDJSON with its hash chains.
+  audit verify [FILE|-]
+      Recompute every chain of an export; exit 1 naming the first broken record.
 `;
 
 export async function main(argv: string[]): Promise<number> {
@@ -25,6 +36,8 @@ export async function main(argv: string[]): Promise<number> {
         return await keygen(rest);
       case 'mint':
         return await mint(rest);
+      case 'audit':
+        return await audit(rest);
       case 'policy':
         if (rest[0] === 'validate') return await policyValidate(rest.slice(1));
         throw new UsageError(`unknown policy subcommand: ${rest[0] ?? '(none)'}`);

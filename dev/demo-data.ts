@@ -23,3 +23,5 @@ export const DEV_BROKER_PRINCIPAL: Principal = {
 
 export const DEV_ISSUER = 'https://dev-orchestrator.localhost';
 export const DEV_AUDIENCE = 'token-broker-dev';
+export const DEV_ADMIN_ISSUER = 'https://dev-platform.localhost';
+export const DEV_ADMIN_AUDIENCE = 'token-broker-dev-admin';

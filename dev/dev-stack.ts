@@ -16,7 +16,7 @@ import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { generateSigningKey } from '../src/sdk/generate-signing-key.ts';
-import { DEMO_SECRETS, DEV_AUDIENCE, DEV_BROKER_PRINCIPAL, DEV_ISSUER, DEV_REGION } from './demo-data.ts';
+import { DEMO_SECRETS, DEV_ADMIN_AUDIENCE, DEV_ADMIN_ISSUER, DEV_AUDIENCE, DEV_BROKER_PRINCIPAL, DEV_ISSUER, DEV_REGION } from './demo-data.ts';
 import { spawnGroup, waitForOutput } from './process-group.ts';
 import { startSecretsManagerServer } from './secrets-manager/server.ts';
 import { freePort } from './free-port.ts';
@@ -36,19 +36,12 @@ async function main(): Promise<void> {
   const stateDir = resolve(values['state-dir']);
   mkdirSync(stateDir, { recursive: true });
 
-  const keyPath = join(stateDir, 'orchestrator.private.jwk.json');
-  const jwksPath = join(stateDir, 'orchestrator.jwks.json');
-  if (!existsSync(keyPath)) {
-    const pair = await generateSigningKey('ES256');
-    writeFileSync(keyPath, `${JSON.stringify(pair.privateJwk, null, 2)}\n`, { mode: 0o600 });
-    writeFileSync(jwksPath, `${JSON.stringify(pair.publicJwks, null, 2)}\n`);
-    log(`generated dev signing key ${relative(process.cwd(), keyPath)}`);
-  }
+  const { keyPath, jwks } = await ensureKey(stateDir, 'orchestrator');
+  const { keyPath: adminKeyPath, jwks: adminJwks } = await ensureKey(stateDir, 'admin');
   const policyPath = join(stateDir, 'policy.json');
   const policy = JSON.parse(readFileSync(join(ROOT, 'policy', 'dev.json'), 'utf8'));
-  const issuer = policy.issuers[DEV_ISSUER];
-  delete issuer.jwks_uri;
-  issuer.jwks = JSON.parse(readFileSync(jwksPath, 'utf8'));
+  inlineKeys(policy.issuers[DEV_ISSUER], jwks);
+  inlineKeys(policy.admin.issuers[DEV_ADMIN_ISSUER], adminJwks);
   writeFileSync(policyPath, `${JSON.stringify(policy, null, 2)}\n`);
 
   const secretsManager = await startSecretsManagerServer({
@@ -144,11 +137,44 @@ async function main(): Promise<void> {
       '',
       `The API key needs the research team claim: add --claim team=research and ask for /v1/credentials/openai-api-key.`,
       '',
+      'Look at the audit ledger as the platform team (admin token from the dev admin key):',
+      '',
+      `  TOKEN_BROKER_ADMIN_TOKEN="$(npx token-broker mint --key ${relative(process.cwd(), adminKeyPath) || adminKeyPath} --iss ${DEV_ADMIN_ISSUER} --aud ${DEV_ADMIN_AUDIENCE} --sub you@dev --typ admin+jwt --claim role=token-broker-admin)" \\`,
+      `    npx token-broker audit query --url ${brokerUrl} --all`,
+      '',
     ].join('\n'),
   );
   process.stdout.write(
-    `dev-stack ready ${JSON.stringify({ brokerUrl, secretsManagerUrl: secretsManager.url, keyPath, issuer: DEV_ISSUER, audience: DEV_AUDIENCE })}\n`,
+    `dev-stack ready ${JSON.stringify({
+      brokerUrl,
+      secretsManagerUrl: secretsManager.url,
+      keyPath,
+      issuer: DEV_ISSUER,
+      audience: DEV_AUDIENCE,
+      adminKeyPath,
+      adminIssuer: DEV_ADMIN_ISSUER,
+      adminAudience: DEV_ADMIN_AUDIENCE,
+    })}\n`,
   );
+}
+
+/** A signing key kept in the state dir across runs: generated on first run only. */
+async function ensureKey(stateDir: string, name: string): Promise<{ keyPath: string; jwks: unknown }> {
+  const keyPath = join(stateDir, `${name}.private.jwk.json`);
+  const jwksPath = join(stateDir, `${name}.jwks.json`);
+  if (!existsSync(keyPath)) {
+    const pair = await generateSigningKey('ES256');
+    writeFileSync(keyPath, `${JSON.stringify(pair.privateJwk, null, 2)}\n`, { mode: 0o600 });
+    writeFileSync(jwksPath, `${JSON.stringify(pair.publicJwks, null, 2)}\n`);
+    log(`generated dev ${name} signing key ${relative(process.cwd(), keyPath)}`);
+  }
+  return { keyPath, jwks: JSON.parse(readFileSync(jwksPath, 'utf8')) };
+}
+
+/** The dev policy names a placeholder jwks_uri; locally the generated public key is inlined instead. */
+function inlineKeys(issuer: Record<string, unknown>, jwks: unknown): void {
+  delete issuer.jwks_uri;
+  issuer.jwks = jwks;
 }
 
 async function portOption(value: string): Promise<number> {

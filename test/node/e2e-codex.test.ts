@@ -27,6 +27,9 @@ interface StackInfo {
   keyPath: string;
   issuer: string;
   audience: string;
+  adminKeyPath: string;
+  adminIssuer: string;
+  adminAudience: string;
 }
 
 let work: string;
@@ -221,4 +224,62 @@ describe('sandbox boot with the real Codex CLI against the dev stack', () => {
     expect(existsSync(join(homeA, 'auth.json'))).toBe(false);
     expect(existsSync(join(homeB, 'auth.json'))).toBe(false);
   });
+});
+
+describe('the platform team audits the dev stack with the CLI', () => {
+  const cli = (args: string[], env: Record<string, string>) =>
+    runCommand(process.execPath, [join(ROOT, 'bin', 'token-broker.js'), ...args], { env: { ...process.env, ...env } as Record<string, string>, timeoutMs: 30_000 });
+
+  it('queries, exports and verifies the ledger; a tampered or shortened export fails verification, naming the record', async () => {
+    const subject = 'sb-e2e-audit';
+    for (let i = 0; i < 3; i++) {
+      const response = await fetch(`${stackInfo.brokerUrl}/v1/credentials/codex`, {
+        method: 'POST',
+        headers: { Authorization: `Bearer ${await mint(subject)}` },
+      });
+      expect(response.status).toBe(200);
+    }
+    const adminToken = await mintSandboxToken({
+      privateJwk: JSON.parse(readFileSync(stackInfo.adminKeyPath, 'utf8')) as JWK,
+      issuer: stackInfo.adminIssuer,
+      audience: stackInfo.adminAudience,
+      subject: 'platform@e2e',
+      type: 'admin+jwt',
+      claims: { role: 'token-broker-admin' },
+    });
+    const env = { TOKEN_BROKER_URL: stackInfo.brokerUrl, TOKEN_BROKER_ADMIN_TOKEN: adminToken };
+
+    const query = await cli(['audit', 'query', '--sub', subject, '--limit', '2', '--all'], env);
+    expect(query.code, query.stderr).toBe(0);
+    const records = query.stdout.trim().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>);
+    expect(records.map((record) => [record.sub, record.outcome, record.credential])).toEqual(Array(3).fill([subject, 'issued', 'codex']));
+    expect(query.stderr).toContain('3 records');
+
+    const exportFile = join(work, 'audit.ndjson');
+    const exported = await cli(['audit', 'export', '-o', exportFile], env);
+    expect(exported.code, exported.stderr).toBe(0);
+    const text = readFileSync(exportFile, 'utf8');
+    expect(text).not.toContain(DEMO_CODEX_ACCESS_TOKEN);
+    expect(text).not.toContain(DEMO_API_KEY);
+
+    const verified = await cli(['audit', 'verify', exportFile], env);
+    expect(verified.code, verified.stdout).toBe(0);
+    expect(verified.stdout).toMatch(/^ok: \d+ records in 4 shards verified/);
+
+    const lines = text.trimEnd().split('\n');
+    const index = lines.findIndex((line) => line.includes(`"sub":"${subject}"`));
+    const target = JSON.parse(lines[index]!) as { shard: number; seq: number; request_id: string };
+    const tampered = [...lines];
+    tampered[index] = lines[index]!.replace('"outcome":"issued"', '"outcome":"denied"');
+    writeFileSync(join(work, 'tampered.ndjson'), `${tampered.join('\n')}\n`);
+    const broken = await cli(['audit', 'verify', join(work, 'tampered.ndjson')], env);
+    expect(broken.code).toBe(1);
+    expect(broken.stdout).toBe(`BROKEN at line ${index + 1} shard ${target.shard} seq ${target.seq} (request ${target.request_id}): hash does not match the record (it was altered)\n`);
+
+    const without = lines.filter((_, i) => i !== index);
+    writeFileSync(join(work, 'deleted.ndjson'), `${without.join('\n')}\n`);
+    const gap = await cli(['audit', 'verify', join(work, 'deleted.ndjson')], env);
+    expect(gap.code).toBe(1);
+    expect(gap.stdout).toContain(`shard ${target.shard}`);
+  }, 60_000);
 });

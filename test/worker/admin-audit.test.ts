@@ -1,5 +1,8 @@
 /** Admin routes over the ledger: who may call them, filters, pagination, export, retention. */
 import { describe, expect, it } from 'vitest';
+import { env } from 'cloudflare:workers';
+import type { BrokerEnv } from '../../src/config/env.ts';
+import { pruneExpiredAudit } from '../../src/index.ts';
 import { verifyExport } from '../../src/ledger/verify-export.ts';
 import { ADMIN_ISSUER, ISSUER } from '../support/test-world.ts';
 import { adminFetch, errorCode, exportAudit, keys, mint, mintAdmin, requestCredential } from './helpers.ts';
@@ -111,6 +114,17 @@ describe('export and retention', () => {
     const verdict = verifyExport(exported);
     expect(verdict.ok).toBe(true);
     if (verdict.ok) expect(verdict.anchors.some((anchor) => anchor.reason === 'pruned' && anchor.seq > 0)).toBe(true);
+  });
+
+  it('the cron retention prunes by AUDIT_RETENTION_DAYS and leaves a verifiable ledger', async () => {
+    await requestCredential('codex', { token: await mint({ subject: 'sb-retention' }) });
+    const twoDaysLater = new Date(Date.now() + 2 * 86_400_000);
+    const result = await pruneExpiredAudit({ ...(env as unknown as BrokerEnv), AUDIT_RETENTION_DAYS: '1' }, twoDaysLater);
+    expect(result!.pruned.reduce((sum, count) => sum + count, 0)).toBeGreaterThanOrEqual(1);
+    expect(await pruneExpiredAudit(env as unknown as BrokerEnv, twoDaysLater)).toBeUndefined();
+    const exported = await exportAudit();
+    expect(exported).not.toContain('sb-retention');
+    expect(verifyExport(exported).ok).toBe(true);
   });
 
   it('exports a time range whose chain verifies from a range anchor', async () => {

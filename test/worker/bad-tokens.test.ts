@@ -190,7 +190,16 @@ describe('bad requests: stable codes, right statuses, nothing issued, every atte
     }
     const records = logs.audit().filter((record) => record.request_id === body.error.request_id);
     expect(records).toHaveLength(1);
-    expect(records[0]).toMatchObject({ outcome: 'denied', reason: code, issuance_id: null, secret_version_id: null });
+    // The record is the ledger's (it carries its chain position), not just a log line.
+    expect(records[0]).toMatchObject({
+      outcome: 'denied',
+      reason: code,
+      issuance_id: null,
+      secret_version_id: null,
+      value_fingerprint: null,
+      seq: expect.any(Number),
+      hash: expect.stringMatching(/^[0-9a-f]{64}$/),
+    });
   });
 
   it('records verified identity on a policy denial and unverified claims (flagged) on a token denial', async () => {

@@ -5,7 +5,7 @@
 import { env } from 'cloudflare:workers';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { buildApp } from '../../src/index.ts';
-import { captureLogs, keys, mint, requestCredential, signRaw, validClaims } from './helpers.ts';
+import { adminFetch, captureLogs, exportAudit, keys, mint, requestCredential, signRaw, validClaims } from './helpers.ts';
 
 const canaries = inject('canaries');
 const containsCanary = (text: string) => canaries.some((canary) => text.includes(canary) || text.includes(canary.slice(3, 20)));
@@ -59,5 +59,16 @@ describe('canary: secret values never leak outside a 200 body', () => {
     expect(lines.length).toBeGreaterThanOrEqual(17);
     expect(lines.filter(containsCanary)).toEqual([]);
     expect(errorBodies.filter(containsCanary)).toEqual([]);
+  });
+
+  it('found no canary in the ledger: its query results or its export', async () => {
+    const exported = await exportAudit();
+    const issued = exported.split('\n').filter((line) => line.includes('"outcome":"issued"'));
+    expect(issued.length).toBeGreaterThanOrEqual(4);
+    expect(issued.every((line) => /"value_fingerprint":"hmac-sha256:[0-9a-f]{64}"/.test(line))).toBe(true);
+    expect(containsCanary(exported)).toBe(false);
+    const queried = await (await adminFetch('/v1/admin/audit?limit=500')).text();
+    expect(queried).toContain('"outcome":"issued"');
+    expect(containsCanary(queried)).toBe(false);
   });
 });
