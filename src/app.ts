@@ -8,7 +8,9 @@ import type { AuditRecord } from './audit/audit-record.ts';
 import { BrokerError, toBrokerError } from './errors.ts';
 import { errorResponse } from './http/responses.ts';
 import type { IssuanceDeps } from './issuance/issue-credential.ts';
-import { adminAuditRoutes, type AdminDeps } from './routes/admin-audit.ts';
+import type { AdminDeps } from './routes/admin-action.ts';
+import { adminAuditRoutes } from './routes/admin-audit.ts';
+import { adminControlRoutes } from './routes/admin-controls.ts';
 import { credentialRoutes } from './routes/credentials.ts';
 import { healthRoutes } from './routes/healthz.ts';
 
@@ -16,7 +18,13 @@ export type BrokerDeps = IssuanceDeps & AdminDeps;
 type BrokerApp = Hono<{ Variables: AppVariables }>;
 
 /** Paths the broker serves; a request to one of them with another method is a 405, not a 404. */
-const KNOWN_PATHS = [/^\/healthz$/, /^\/v1\/credentials\/[^/]+$/, /^\/v1\/admin\/audit(\/export|\/prune)?$/];
+const KNOWN_PATHS = [
+  /^\/healthz$/,
+  /^\/v1\/credentials\/[^/]+$/,
+  /^\/v1\/admin\/audit(\/export|\/prune)?$/,
+  /^\/v1\/admin\/revocations(\/[^/]+)?$/,
+  /^\/v1\/admin\/kill-switches(\/[^/]+)?$/,
+];
 
 function baseApp(newId: () => string): BrokerApp {
   const app: BrokerApp = new Hono<{ Variables: AppVariables }>();
@@ -41,6 +49,7 @@ export function createApp(deps: BrokerDeps): BrokerApp {
   app.route('/', healthRoutes());
   app.route('/', credentialRoutes(deps));
   app.route('/', adminAuditRoutes(deps));
+  app.route('/', adminControlRoutes(deps));
   return app;
 }
 

@@ -7,6 +7,8 @@ import { createApp, createFailClosedApp } from './app.ts';
 import { KeySets, DEFAULT_KEY_SET_OPTIONS } from './auth/key-sets.ts';
 import { createFingerprinter } from './audit/fingerprint.ts';
 import { DurableObjectLedger } from './ledger/durable-object-ledger.ts';
+import { BlockedClients } from './limits/rate-limits.ts';
+import { LedgerControls } from './ledger/ledger-controls.ts';
 import { LedgerReader } from './ledger/ledger-reader.ts';
 import { ConfigInvalidError, readConfig, type BrokerEnv } from './config/env.ts';
 import { compilePolicy, PolicyInvalidError } from './policy/compile.ts';
@@ -14,12 +16,20 @@ import { AwsSecretsManagerSource } from './secrets/aws-secrets-manager-source.ts
 
 type App = ReturnType<typeof createApp>;
 
-const clock = () => new Date();
+const systemClock = () => new Date();
 const newId = () => crypto.randomUUID();
 
 let app: App | undefined;
+/** Per isolate, like the app itself. */
+const blockedClients = new BlockedClients();
 
-export function buildApp(env: BrokerEnv, document: unknown = policyDocument): App {
+export interface BuildOverrides {
+  /** Tests move time forward (cache ages, cooldowns) without sleeping. */
+  clock?: () => Date;
+}
+
+export function buildApp(env: BrokerEnv, document: unknown = policyDocument, overrides: BuildOverrides = {}): App {
+  const clock = overrides.clock ?? systemClock;
   // `log` is looked up per call so that tests can observe it.
   const log = (line: string) => console.log(line);
   try {
@@ -27,14 +37,16 @@ export function buildApp(env: BrokerEnv, document: unknown = policyDocument): Ap
     const policy = compilePolicy(document);
     return createApp({
       policy,
-      keySets: new KeySets({ ...DEFAULT_KEY_SET_OPTIONS, fetch: (input, init) => fetch(input, init) }),
+      keySets: new KeySets({ ...DEFAULT_KEY_SET_OPTIONS, fetch: (input, init) => fetch(input, init), clock }, log),
       secrets: new AwsSecretsManagerSource({ ...config.aws, timeoutMs: config.upstreamDeadlineMs }),
       ledger: new DurableObjectLedger(config.ledger.namespace, config.ledger.shards, log),
       ledgerReader: new LedgerReader(config.ledger.namespace, config.ledger.shards),
+      controls: new LedgerControls(config.ledger.namespace, config.ledger.shards),
       fingerprint: createFingerprinter(config.auditHmacKey),
       clock,
       newId,
       deadlineMs: config.upstreamDeadlineMs,
+      rateLimits: { sandbox: env.SANDBOX_RATE_LIMITER, invalidToken: env.INVALID_TOKEN_RATE_LIMITER, blockedClients },
     });
   } catch (error) {
     if (!(error instanceof ConfigInvalidError || error instanceof PolicyInvalidError)) throw error;

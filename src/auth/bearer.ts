@@ -5,6 +5,8 @@
 import { BrokerError } from '../errors.ts';
 
 export const MAX_AUTHORIZATION_HEADER_BYTES = 8 * 1024;
+/** Sandbox tokens are a few hundred bytes; anything near this is not one. */
+export const MAX_TOKEN_BYTES = 4 * 1024;
 
 const BEARER = /^Bearer +([A-Za-z0-9\-._~+/]+=*) *$/i;
 
@@ -20,5 +22,7 @@ export function readBearerToken(header: string | null | undefined): string {
     const scheme = header.split(' ', 1)[0]!.slice(0, 16);
     throw new BrokerError('malformed_token', /^bearer$/i.test(scheme) ? 'Bearer credentials not token68' : 'not the Bearer scheme');
   }
-  return match[1]!;
+  const token = match[1]!;
+  if (token.length > MAX_TOKEN_BYTES) throw new BrokerError('token_too_large', `token of ${token.length} bytes`);
+  return token;
 }

@@ -1,31 +1,32 @@
 /**
- * One jose key resolver per issuer, created on first use and kept for the life of the isolate so that
- * remote key sets stay cached between requests.
+ * One key resolver per issuer, created on first use and kept for the life of the isolate so that remote
+ * key sets stay cached between requests.
  */
-import { createLocalJWKSet, createRemoteJWKSet, customFetch, type JSONWebKeySet, type JWTVerifyGetKey } from 'jose';
-import { BrokerError } from '../errors.ts';
+import { createLocalJWKSet, type JSONWebKeySet, type JWTVerifyGetKey } from 'jose';
 import type { CompiledIssuer } from '../policy/compile.ts';
+import { RemoteKeySet, type RemoteKeySetOptions } from './remote-key-set.ts';
 
-export interface KeySetOptions {
-  fetch: typeof fetch;
+export type KeySetOptions = Omit<RemoteKeySetOptions, 'onStaleServe'>;
+
+export const DEFAULT_KEY_SET_OPTIONS = {
   /** Abort a key-set fetch after this long; the sandbox must get an answer well within 5 s. */
-  timeoutMs: number;
-  /** Minimum time between refetches triggered by an unknown `kid`. */
-  cooldownMs: number;
-  /** How long fetched keys are trusted before a refetch. */
-  cacheMaxAgeMs: number;
-}
-
-export const DEFAULT_KEY_SET_OPTIONS: Omit<KeySetOptions, 'fetch'> = {
   timeoutMs: 2_000,
+  /** Minimum time between refetches triggered by an unknown `kid`. */
   cooldownMs: 30_000,
+  /** How long fetched keys are used before a refresh is attempted. */
   cacheMaxAgeMs: 10 * 60_000,
-};
+  /** A key set is a few KiB; refuse anything much larger. */
+  maxBytes: 64 * 1024,
+} as const;
 
 export class KeySets {
   readonly #resolvers = new Map<string, JWTVerifyGetKey>();
+  readonly #remote = new Map<string, RemoteKeySet>();
 
-  constructor(private readonly options: KeySetOptions) {}
+  constructor(
+    private readonly options: KeySetOptions,
+    private readonly log: (line: string) => void = (line) => console.log(line),
+  ) {}
 
   for(issuer: CompiledIssuer): JWTVerifyGetKey {
     let resolver = this.#resolvers.get(issuer.iss);
@@ -38,24 +39,12 @@ export class KeySets {
 
   #create(issuer: CompiledIssuer): JWTVerifyGetKey {
     const source = issuer.keySource;
-    if (source.type === 'inline') {
-      return createLocalJWKSet(source.jwks as unknown as JSONWebKeySet);
-    }
-    const remote = createRemoteJWKSet(new URL(source.uri), {
-      timeoutDuration: this.options.timeoutMs,
-      cooldownDuration: this.options.cooldownMs,
-      cacheMaxAge: this.options.cacheMaxAgeMs,
-      [customFetch]: this.options.fetch,
+    if (source.type === 'inline') return createLocalJWKSet(source.jwks as unknown as JSONWebKeySet);
+    const remote = new RemoteKeySet(source.uri, {
+      ...this.options,
+      onStaleServe: (detail) => this.log(JSON.stringify({ type: 'key_set_stale', iss: issuer.iss, detail })),
     });
-    // A key set we cannot fetch is our outage (503), not the caller's bad token (401).
-    return async (header, token) => {
-      try {
-        return await remote(header, token);
-      } catch (error) {
-        const code = (error as { code?: string }).code;
-        if (code === 'ERR_JWKS_NO_MATCHING_KEY' || code === 'ERR_JWKS_MULTIPLE_MATCHING_KEYS') throw error;
-        throw new BrokerError('key_set_unavailable', `jwks fetch failed: ${code ?? (error as Error).name}`, { cause: error });
-      }
-    };
+    this.#remote.set(issuer.iss, remote);
+    return remote.getKey;
   }
 }

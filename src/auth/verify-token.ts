@@ -42,8 +42,16 @@ export function peekClaims(token: string): Record<string, unknown> | undefined {
   }
 }
 
+/**
+ * Header parameters that would make us fetch keys, trust embedded keys or change the signing input. We
+ * never follow them, and a token that carries them is refused outright (RFC 8725 §3.10).
+ */
+export const FORBIDDEN_HEADERS = ['jku', 'x5u', 'x5c', 'jwk', 'crit', 'b64'] as const;
+
 export async function verifyToken(token: string, context: VerifyContext): Promise<VerifiedToken> {
   const header = decodeHeader(token);
+  const forbidden = FORBIDDEN_HEADERS.find((name) => Object.hasOwn(header, name));
+  if (forbidden) throw new BrokerError('forbidden_header', `header parameter ${forbidden}`);
   const alg = header.alg;
   if (typeof alg !== 'string' || alg.toLowerCase() === 'none' || /^HS/i.test(alg)) {
     throw new BrokerError('unsupported_algorithm', `alg ${String(alg).slice(0, 16)} never accepted`);
@@ -62,6 +70,7 @@ export async function verifyToken(token: string, context: VerifyContext): Promis
   try {
     ({ payload } = await jwtVerify(token, context.keysFor(issuer), {
       issuer: issuer.iss,
+      typ: issuer.typ,
       audience: [...issuer.audiences],
       algorithms: [...issuer.algorithms],
       clockTolerance: issuer.clockLeewaySeconds,
@@ -81,14 +90,34 @@ export async function verifyToken(token: string, context: VerifyContext): Promis
   return { issuer, claims };
 }
 
+const BASE64URL_SEGMENT = /^[A-Za-z0-9_-]*$/;
+
 function decodeHeader(token: string) {
-  if (token.split('.').length !== 3) throw new BrokerError('malformed_token', 'not three segments');
+  const segments = token.split('.');
+  if (segments.length !== 3) throw new BrokerError('malformed_token', 'not three segments');
+  // One encoding per token: padding, standard-alphabet characters or stray bits make it malformed, so a
+  // re-encoded copy of a token is never a second valid token.
+  if (!segments.every((segment) => BASE64URL_SEGMENT.test(segment) && isCanonicalBase64url(segment))) {
+    throw new BrokerError('malformed_token', 'segment is not canonical base64url');
+  }
   try {
     return decodeProtectedHeader(token);
   } catch {
     throw new BrokerError('malformed_token', 'header is not base64url JSON');
   }
 }
+
+/** A base64url string is canonical when its length is possible and its unused trailing bits are zero. */
+function isCanonicalBase64url(segment: string): boolean {
+  const remainder = segment.length % 4;
+  if (remainder === 1) return false;
+  if (remainder === 0) return true;
+  const last = BASE64URL_ALPHABET.indexOf(segment[segment.length - 1]!);
+  const unusedBits = remainder === 2 ? 4 : 2;
+  return (last & ((1 << unusedBits) - 1)) === 0;
+}
+
+const BASE64URL_ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
 
 function checkClaimTypes(payload: JWTPayload): VerifiedClaims {
   for (const claim of ['sub', 'jti'] as const) {

@@ -12,6 +12,9 @@ export interface BrokerEnv {
   LEDGER?: DurableObjectNamespace<import('../ledger/ledger-shard.ts').LedgerShard>;
   /** Number of ledger shards (1-64, default 4). Change only as described in the README. */
   LEDGER_SHARDS?: string;
+  /** Rate limiters (Cloudflare rate-limiting bindings); without them there is no rate limiting. */
+  SANDBOX_RATE_LIMITER?: RateLimit;
+  INVALID_TOKEN_RATE_LIMITER?: RateLimit;
   /** Prune audit records older than this many days on the cron trigger (unset: keep everything). */
   AUDIT_RETENTION_DAYS?: string;
   /** Secret key for value fingerprints in audit records (at least 32 characters). */

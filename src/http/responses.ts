@@ -1,5 +1,6 @@
 /** Response builders shared by all routes: one error shape, and never-cache headers on everything. */
 import { BrokerError } from '../errors.ts';
+import { RATE_LIMIT_PERIOD_SECONDS } from '../limits/rate-limits.ts';
 
 export const NO_STORE_HEADERS = { 'Cache-Control': 'no-store', Pragma: 'no-cache' } as const;
 
@@ -9,6 +10,7 @@ export function errorResponse(error: BrokerError, requestId: string): Response {
     headers.set('WWW-Authenticate', `Bearer error="invalid_token", error_description="${error.code}"`);
   }
   if (error.status === 503) headers.set('Retry-After', '1');
+  if (error.status === 429) headers.set('Retry-After', String(RATE_LIMIT_PERIOD_SECONDS));
   return new Response(JSON.stringify({ error: { code: error.code, message: error.message, request_id: requestId } }), {
     status: error.status,
     headers,

@@ -8,7 +8,8 @@ import { readBearerToken } from '../auth/bearer.ts';
 import type { KeySets } from '../auth/key-sets.ts';
 import { auditText, type AuditRecord } from '../audit/audit-record.ts';
 import type { Fingerprinter } from '../audit/fingerprint.ts';
-import { BrokerError, toBrokerError } from '../errors.ts';
+import { BrokerError, isTokenError, toBrokerError } from '../errors.ts';
+import { checkSandboxLimit, countInvalidToken, type RateLimits } from '../limits/rate-limits.ts';
 import { authorize } from '../policy/authorize.ts';
 import type { CompiledPolicy } from '../policy/compile.ts';
 import { CREDENTIAL_NAME_PATTERN, type CredentialKind } from '../policy/schema.ts';
@@ -24,6 +25,7 @@ export interface IssuanceDeps {
   fingerprint: Fingerprinter;
   clock: () => Date;
   newId: () => string;
+  rateLimits: RateLimits;
   /** Upstream calls of one request must finish within this budget (from its start) so the sandbox always gets an answer. */
   deadlineMs: number;
 }
@@ -50,6 +52,9 @@ export async function issueCredential(request: IssuanceRequest, deps: IssuanceDe
   const deadline = AbortSignal.timeout(deps.deadlineMs);
   let recorded = false;
   try {
+    if (request.clientIp && deps.rateLimits.blockedClients.isBlocked(request.clientIp, deps.clock().getTime())) {
+      throw new BrokerError('rate_limited', 'client blocked after repeated invalid tokens');
+    }
     if (!CREDENTIAL_NAME_PATTERN.test(request.credentialName)) {
       throw new BrokerError('invalid_request', 'credential name has invalid syntax');
     }
@@ -63,6 +68,7 @@ export async function issueCredential(request: IssuanceRequest, deps: IssuanceDe
       now: deps.clock(),
     });
     Object.assign(record, { token_verified: true, iss: auditText(claims.iss), sub: auditText(claims.sub), jti: auditText(claims.jti) });
+    await checkSandboxLimit(deps.rateLimits, claims.iss, claims.sub);
 
     const credential = authorize(deps.policy, request.credentialName, claims);
 
@@ -79,6 +85,7 @@ export async function issueCredential(request: IssuanceRequest, deps: IssuanceDe
     const redeemed = await deps.ledger
       .redeem(record, {
         iss: claims.iss,
+        sub: claims.sub,
         jti: claims.jti,
         credential: credential.name,
         maxUses: credential.maxUses,
@@ -89,7 +96,7 @@ export async function issueCredential(request: IssuanceRequest, deps: IssuanceDe
       });
     if (redeemed.outcome === 'denied') {
       recorded = true;
-      throw new BrokerError(redeemed.reason, 'no uses left');
+      throw new BrokerError(redeemed.reason, redeemed.record.detail ?? undefined);
     }
     return {
       credential: credential.name,
@@ -100,7 +107,10 @@ export async function issueCredential(request: IssuanceRequest, deps: IssuanceDe
       issuanceId,
     };
   } catch (thrown) {
-    const error = toBrokerError(thrown);
+    let error = toBrokerError(thrown);
+    if (isTokenError(error.code) && request.clientIp && (await countInvalidToken(deps.rateLimits, request.clientIp, deps.clock().getTime()))) {
+      error = new BrokerError('rate_limited', `client over its invalid-token limit (last: ${error.code})`);
+    }
     // A ledger that cannot take the issuance will not take the denial either; the log line was written.
     if (!recorded && error.code !== 'audit_unavailable') {
       Object.assign(record, { outcome: 'denied', reason: error.code, detail: auditText(error.detail ?? null), issuance_id: null, value_fingerprint: null });

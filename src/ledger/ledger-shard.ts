@@ -9,7 +9,7 @@
 import { DurableObject } from 'cloudflare:workers';
 import type { AuditRecord } from '../audit/audit-record.ts';
 import { canonicalJson, GENESIS_HASH, hashRecord, type ChainAnchor, type LedgerRecord } from './ledger-record.ts';
-import type { AuditQuery, ExportPage, ExportRequest, Redemption, RedeemResult } from './ledger-types.ts';
+import type { AuditQuery, ExportPage, ExportRequest, KillSwitch, Redemption, RedeemResult, Revocation } from './ledger-types.ts';
 
 export const MAX_QUERY_LIMIT = 500;
 
@@ -50,6 +50,23 @@ export class LedgerShard extends DurableObject {
         PRIMARY KEY (iss, jti, credential)
       );
       CREATE INDEX IF NOT EXISTS redemptions_expiry ON redemptions (expires_at);
+      CREATE TABLE IF NOT EXISTS revocations (
+        id TEXT PRIMARY KEY,
+        kind TEXT NOT NULL CHECK (kind IN ('sub', 'jti')),
+        iss TEXT,
+        value TEXT NOT NULL,
+        until INTEGER NOT NULL,
+        reason TEXT,
+        created_at TEXT NOT NULL,
+        created_by TEXT
+      );
+      CREATE INDEX IF NOT EXISTS revocations_value ON revocations (kind, value);
+      CREATE TABLE IF NOT EXISTS kill_switches (
+        credential TEXT PRIMARY KEY,
+        reason TEXT,
+        created_at TEXT NOT NULL,
+        created_by TEXT
+      );
       CREATE TABLE IF NOT EXISTS anchor (
         id INTEGER PRIMARY KEY CHECK (id = 1),
         seq INTEGER NOT NULL,
@@ -70,6 +87,11 @@ export class LedgerShard extends DurableObject {
    * no uses left, appends a `token_replayed` denial instead. Both in one atomic step.
    */
   redeem(shard: number, record: AuditRecord, redemption: Redemption): RedeemResult {
+    const refusal = this.#refusal(redemption);
+    if (refusal) {
+      const denied = this.#append(shard, { ...record, outcome: 'denied', ...refusal, issuance_id: null, value_fingerprint: null });
+      return { outcome: 'denied', reason: refusal.reason, record: denied };
+    }
     const row = this.#sql
       .exec<{ uses: number }>('SELECT uses FROM redemptions WHERE iss = ? AND jti = ? AND credential = ?', redemption.iss, redemption.jti, redemption.credential)
       .toArray()[0];
@@ -96,6 +118,54 @@ export class LedgerShard extends DurableObject {
     const issued = this.#append(shard, record);
     this.#scheduleExpiry(redemption.expiresAt);
     return { outcome: 'issued', record: issued };
+  }
+
+  /**
+   * Incident controls, replicated to every shard so that the redemption step checks them atomically.
+   * Writes are idempotent (keyed by revocation id / credential), so a retried fan-out converges.
+   */
+  putRevocation(revocation: Revocation): void {
+    this.#sql.exec(
+      `INSERT INTO revocations (id, kind, iss, value, until, reason, created_at, created_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+       ON CONFLICT (id) DO UPDATE SET until = excluded.until, reason = excluded.reason, created_at = excluded.created_at, created_by = excluded.created_by`,
+      revocation.id,
+      revocation.kind,
+      revocation.iss,
+      revocation.value,
+      revocation.until,
+      revocation.reason,
+      revocation.created_at,
+      revocation.created_by,
+    );
+    this.#scheduleExpiry(revocation.until);
+  }
+
+  deleteRevocation(id: string): boolean {
+    return this.#sql.exec('DELETE FROM revocations WHERE id = ?', id).rowsWritten > 0;
+  }
+
+  listRevocations(): Revocation[] {
+    const now = Math.floor(Date.now() / 1000);
+    return this.#sql.exec<Revocation>('SELECT id, kind, iss, value, until, reason, created_at, created_by FROM revocations WHERE until > ? ORDER BY created_at', now).toArray();
+  }
+
+  putKillSwitch(killSwitch: KillSwitch): void {
+    this.#sql.exec(
+      `INSERT INTO kill_switches (credential, reason, created_at, created_by) VALUES (?, ?, ?, ?)
+       ON CONFLICT (credential) DO UPDATE SET reason = excluded.reason, created_at = excluded.created_at, created_by = excluded.created_by`,
+      killSwitch.credential,
+      killSwitch.reason,
+      killSwitch.created_at,
+      killSwitch.created_by,
+    );
+  }
+
+  deleteKillSwitch(credential: string): boolean {
+    return this.#sql.exec('DELETE FROM kill_switches WHERE credential = ?', credential).rowsWritten > 0;
+  }
+
+  listKillSwitches(): KillSwitch[] {
+    return this.#sql.exec<KillSwitch>('SELECT credential, reason, created_at, created_by FROM kill_switches ORDER BY credential').toArray();
   }
 
   /** Records matching the filter, in (time, seq) order, after the cursor position. */
@@ -177,12 +247,33 @@ export class LedgerShard extends DurableObject {
     return { records, redemptions, head: { ...this.#head } };
   }
 
-  /** Forgets redemptions of tokens that have expired (plus leeway): they can no longer be presented. */
+  /** Forgets redemptions of expired tokens (they can no longer be presented) and lapsed revocations. */
   override async alarm(): Promise<void> {
     const now = Math.floor(Date.now() / 1000);
     this.#sql.exec('DELETE FROM redemptions WHERE expires_at <= ?', now);
-    const next = this.#sql.exec<{ at: number | null }>('SELECT min(expires_at) AS at FROM redemptions').one().at;
+    this.#sql.exec('DELETE FROM revocations WHERE until <= ?', now);
+    const next = this.#sql
+      .exec<{ at: number | null }>('SELECT min(at) AS at FROM (SELECT min(expires_at) AS at FROM redemptions UNION ALL SELECT min(until) FROM revocations)')
+      .one().at;
     if (next !== null) await this.ctx.storage.setAlarm(next * 1000);
+  }
+
+  /** Why this redemption must not happen, if it must not: a kill switch, or a revoked sandbox or token. */
+  #refusal(redemption: Redemption): { reason: 'credential_disabled' | 'token_revoked'; detail: string } | undefined {
+    const killSwitch = this.#sql.exec('SELECT 1 FROM kill_switches WHERE credential = ?', redemption.credential).toArray()[0];
+    if (killSwitch) return { reason: 'credential_disabled', detail: 'kill switch on' };
+    const now = Math.floor(Date.now() / 1000);
+    const revoked = this.#sql
+      .exec<{ id: string }>(
+        `SELECT id FROM revocations WHERE until > ? AND (iss IS NULL OR iss = ?)
+           AND ((kind = 'jti' AND value = ?) OR (kind = 'sub' AND value = ?)) LIMIT 1`,
+        now,
+        redemption.iss,
+        redemption.jti,
+        redemption.sub,
+      )
+      .toArray()[0];
+    return revoked ? { reason: 'token_revoked', detail: `revocation ${revoked.id}` } : undefined;
   }
 
   #append(shard: number, record: AuditRecord): LedgerRecord {

@@ -4,6 +4,7 @@ import type { ChainAnchor, LedgerRecord } from './ledger-record.ts';
 
 export interface Redemption {
   iss: string;
+  sub: string;
   jti: string;
   credential: string;
   maxUses: number;
@@ -13,7 +14,29 @@ export interface Redemption {
 
 export type RedeemResult =
   | { outcome: 'issued'; record: LedgerRecord }
-  | { outcome: 'denied'; reason: Extract<ErrorCode, 'token_replayed'>; record: LedgerRecord };
+  | { outcome: 'denied'; reason: Extract<ErrorCode, 'token_replayed' | 'token_revoked' | 'credential_disabled'>; record: LedgerRecord };
+
+/** A revoked sandbox (`sub`) or token (`jti`), optionally limited to one issuer, until a time. */
+export type Revocation = {
+  /** Deterministic (`kind:iss:value`), so replicating it to every shard is idempotent. */
+  id: string;
+  kind: 'sub' | 'jti';
+  iss: string | null;
+  value: string;
+  /** Epoch seconds. */
+  until: number;
+  reason: string | null;
+  created_at: string;
+  created_by: string | null;
+};
+
+/** A credential whose issuance is switched off until the switch is removed. */
+export type KillSwitch = {
+  credential: string;
+  reason: string | null;
+  created_at: string;
+  created_by: string | null;
+};
 
 export interface QueryPosition {
   time: string;

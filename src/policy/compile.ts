@@ -22,6 +22,8 @@ export interface CompiledIssuer {
   readonly algorithms: readonly Algorithm[];
   readonly maxTokenLifetimeSeconds: number;
   readonly clockLeewaySeconds: number;
+  /** Required `typ` header (RFC 8725 §3.11): keeps tokens minted for other purposes from being used here. */
+  readonly typ: string;
   readonly keySource: KeySource;
 }
 
@@ -85,7 +87,7 @@ export function compilePolicy(document: unknown): CompiledPolicy {
 function compileValidated(policy: PolicyDocument): CompiledPolicy {
   const issuers = new Map<string, CompiledIssuer>();
   for (const [iss, issuer] of Object.entries(policy.issuers)) {
-    issuers.set(iss, compileIssuer(iss, issuer));
+    issuers.set(iss, compileIssuer(iss, issuer, SANDBOX_TOKEN_TYPE));
   }
 
   const credentials = new Map<string, CompiledCredential>();
@@ -111,7 +113,7 @@ function compileAdmin(admin: AdminDocument, sandboxIssuers: ReadonlyMap<string, 
   for (const [iss, issuer] of Object.entries(admin.issuers)) {
     // Separate trust roots: a sandbox token can never be an admin token.
     if (sandboxIssuers.has(iss)) throw new PolicyInvalidError(`admin.issuers.${iss}`, 'is also a sandbox issuer; admin issuers must be separate');
-    issuers.set(iss, compileIssuer(iss, issuer));
+    issuers.set(iss, compileIssuer(iss, issuer, ADMIN_TOKEN_TYPE));
   }
   const rules = admin.allow.map((rule, index) => compileRule(rule, issuers, `admin.allow.${index}`, 'admin.issuers'));
   return Object.freeze({ issuers, rules: Object.freeze(rules) });
@@ -126,7 +128,10 @@ function compileRule(rule: Record<string, string>, issuers: ReadonlyMap<string, 
   return Object.freeze({ iss, matchers: Object.freeze(matchers) });
 }
 
-function compileIssuer(iss: string, issuer: IssuerDocument): CompiledIssuer {
+export const SANDBOX_TOKEN_TYPE = 'sandbox+jwt';
+export const ADMIN_TOKEN_TYPE = 'admin+jwt';
+
+function compileIssuer(iss: string, issuer: IssuerDocument, defaultType: string): CompiledIssuer {
   const keySource: KeySource = issuer.jwks
     ? { type: 'inline', jwks: structuredClone(issuer.jwks) }
     : { type: 'remote', uri: issuer.jwks_uri! };
@@ -136,6 +141,7 @@ function compileIssuer(iss: string, issuer: IssuerDocument): CompiledIssuer {
     algorithms: Object.freeze([...(issuer.algorithms ?? DEFAULT_ALGORITHMS)]),
     maxTokenLifetimeSeconds: issuer.max_token_lifetime_seconds ?? DEFAULT_MAX_TOKEN_LIFETIME_SECONDS,
     clockLeewaySeconds: issuer.clock_leeway_seconds ?? DEFAULT_CLOCK_LEEWAY_SECONDS,
+    typ: issuer.typ ?? defaultType,
     keySource: Object.freeze(keySource),
   });
 }

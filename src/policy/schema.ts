@@ -66,6 +66,8 @@ const issuerSchema = z
     algorithms: z.optional(z.array(z.enum(ALLOWED_ALGORITHMS)).check(z.minLength(1))),
     max_token_lifetime_seconds: z.optional(z.int().check(z.positive(), z.lte(24 * 60 * 60))),
     clock_leeway_seconds: z.optional(z.int().check(z.gte(0), z.lte(300))),
+    /** The `typ` header this issuer's tokens carry (default `sandbox+jwt`; `admin+jwt` for admin issuers). */
+    typ: z.optional(z.string().check(z.regex(/^[A-Za-z0-9.+\/-]{1,64}$/, 'must be a media type such as sandbox+jwt'))),
     jwks: z.optional(z.strictObject({ keys: z.array(publicJwk).check(z.minLength(1)) })),
     jwks_uri: z.optional(jwksUri),
   })

@@ -25,6 +25,34 @@ export const auditPruneSchema = z.strictObject({
   before: instant,
 });
 
+const MAX_REVOCATION_SECONDS = 366 * 86_400;
+
+export const revocationSchema = z
+  .strictObject({
+    sub: z.optional(text),
+    jti: z.optional(text),
+    /** Limit the revocation to one issuer's tokens; default: any issuer. */
+    iss: z.optional(text),
+    until: instant,
+    reason: z.optional(z.string().check(z.maxLength(256))),
+  })
+  .check(
+    z.refine((body) => (body.sub === undefined) !== (body.jti === undefined), { message: 'give exactly one of "sub" or "jti"', path: ['sub'] }),
+  );
+
+export const killSwitchSchema = z.strictObject({
+  reason: z.optional(z.string().check(z.maxLength(256))),
+});
+
+/** A revocation's `until`: in the future, at most a year ahead. */
+export function revocationUntil(untilText: string, now: Date): number {
+  const until = Math.floor(new Date(untilText).getTime() / 1000);
+  const nowSeconds = Math.floor(now.getTime() / 1000);
+  if (until <= nowSeconds) throw new BrokerError('invalid_request', 'parameter until: must be in the future');
+  if (until - nowSeconds > MAX_REVOCATION_SECONDS) throw new BrokerError('invalid_request', 'parameter until: at most 366 days ahead');
+  return until;
+}
+
 /** Parses query parameters or a JSON body; a bad request names the parameter (not a secret) in the audit detail. */
 export function parseRequest<T>(schema: z.ZodMiniType<T>, input: unknown): T {
   const parsed = z.safeParse(schema, input);

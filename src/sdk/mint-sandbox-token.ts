@@ -4,7 +4,8 @@
  */
 import { importJWK, SignJWT, type JWK } from 'jose';
 
-export const SANDBOX_TOKEN_TYPE = 'sandbox+jwt';
+export { SANDBOX_TOKEN_TYPE } from '../policy/compile.ts';
+import { SANDBOX_TOKEN_TYPE } from '../policy/compile.ts';
 
 export interface MintOptions {
   /** The orchestrator's private JWK (with `alg` and `kid`, as `generateSigningKey` makes them). */

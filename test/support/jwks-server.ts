@@ -13,7 +13,7 @@ export interface JwksServer {
 interface State {
   jwks: { keys: unknown[] };
   fetches: number;
-  mode: 'ok' | 'error' | 'hang';
+  mode: 'ok' | 'error' | 'hang' | 'huge';
 }
 
 export async function startJwksServer(options: { port?: number; jwks: { keys: unknown[] } }): Promise<JwksServer> {
@@ -24,6 +24,11 @@ export async function startJwksServer(options: { port?: number; jwks: { keys: un
     if (url.pathname === '/jwks.json' && req.method === 'GET') {
       state.fetches++;
       if (state.mode === 'hang') return;
+      if (state.mode === 'huge') {
+        const padding = 'x'.repeat(200 * 1024);
+        res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ ...state.jwks, padding }));
+        return;
+      }
       if (state.mode === 'error') {
         res.writeHead(500).end('unavailable');
         return;

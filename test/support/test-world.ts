@@ -9,8 +9,7 @@ import { randomBytes } from 'node:crypto';
 import type { JWK } from 'jose';
 import { generateSigningKey } from '../../src/sdk/generate-signing-key.ts';
 
-export const GENERATED_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', '.generated');
-export const TEST_POLICY_PATH = join(GENERATED_DIR, 'policy.json');
+export const GENERATED_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '.generated');
 
 export const ISSUER = 'https://orchestrator.test';
 export const OTHER_ISSUER = 'https://other-orchestrator.test';
@@ -19,6 +18,8 @@ export const AUDIENCE = 'https://broker.test';
 export const ADMIN_ISSUER = 'https://platform.test';
 export const ADMIN_AUDIENCE = 'https://broker.test/admin';
 export const REGION = 'us-east-1';
+export const TEST_SANDBOX_RATE_LIMIT = 100;
+export const TEST_INVALID_TOKEN_RATE_LIMIT = 20;
 export const TEST_AUDIT_HMAC_KEY = 'test-audit-hmac-key-0123456789abcdef0123456789';
 export const BROKER_ACCESS_KEY = { accessKeyId: 'AKIDBROKERTEST000001', secretAccessKey: 'broker-test-secret-access-key' };
 
@@ -58,7 +59,12 @@ export const SECRETS = {
   late: 'test/late-secret',
 } as const;
 
-export async function createTestWorld(options: { jwksPort: number }): Promise<TestWorld> {
+/** One folder per test run (by process id), so that concurrent runs in one checkout never share a policy. */
+export function generatedDirFor(pid: number): string {
+  return join(GENERATED_ROOT, `run-${pid}`);
+}
+
+export async function createTestWorld(options: { jwksPort: number; dir: string }): Promise<TestWorld> {
   const pairs = {
     primary: await generateSigningKey('ES256'),
     eddsa: await generateSigningKey('EdDSA'),
@@ -107,9 +113,10 @@ export async function createTestWorld(options: { jwksPort: number }): Promise<Te
       allow: [{ iss: ADMIN_ISSUER, role: 'token-broker-admin' }],
     },
   };
-  mkdirSync(GENERATED_DIR, { recursive: true });
-  writeFileSync(TEST_POLICY_PATH, JSON.stringify(policy, null, 2));
-  return { keys, publicJwks, canaries: { ...canaries, all: [canaries.codex, canaries.apiKey] }, policyPath: TEST_POLICY_PATH };
+  mkdirSync(options.dir, { recursive: true });
+  const policyPath = join(options.dir, 'policy.json');
+  writeFileSync(policyPath, JSON.stringify(policy, null, 2));
+  return { keys, publicJwks, canaries: { ...canaries, all: [canaries.codex, canaries.apiKey] }, policyPath };
 }
 
 /** The Secrets Manager contents for a world: canaries where a credential is served, junk elsewhere. */

@@ -7,8 +7,9 @@ import { ADMIN_AUDIENCE, ADMIN_ISSUER, AUDIENCE, ISSUER } from '../support/test-
 
 export const keys = () => inject('testKeys');
 
+/** A valid sandbox token; each call is a different sandbox unless `subject` is given (per-sandbox rate limits). */
 export function mint(overrides: Partial<Parameters<typeof mintSandboxToken>[0]> = {}): Promise<string> {
-  return mintSandboxToken({ privateJwk: keys().primary, issuer: ISSUER, subject: 'sb-test-1', audience: AUDIENCE, ...overrides });
+  return mintSandboxToken({ privateJwk: keys().primary, issuer: ISSUER, subject: `sb-test-${crypto.randomUUID()}`, audience: AUDIENCE, ...overrides });
 }
 
 /** Signs an arbitrary payload and header: for tokens the SDK would refuse to mint. */
@@ -24,7 +25,7 @@ export function nowSeconds(): number {
 
 export function validClaims(extra: JWTPayload = {}): JWTPayload {
   const iat = nowSeconds();
-  return { iss: ISSUER, sub: 'sb-test-1', aud: AUDIENCE, iat, exp: iat + 300, jti: crypto.randomUUID(), ...extra };
+  return { iss: ISSUER, sub: `sb-test-${crypto.randomUUID()}`, aud: AUDIENCE, iat, exp: iat + 300, jti: crypto.randomUUID(), ...extra };
 }
 
 export function requestCredential(name: string, init: { token?: string; authorization?: string; accept?: string; method?: string } = {}) {

@@ -9,7 +9,7 @@ describe('POST /v1/credentials/{name}: issuance', () => {
   afterEach(() => logs.restore());
 
   it('issues a Codex access token as JSON, read from the JSON key of the secret', async () => {
-    const response = await requestCredential('codex', { token: await mint({ jti: 'jti-json-1' }) });
+    const response = await requestCredential('codex', { token: await mint({ jti: 'jti-json-1', subject: 'sb-test-1' }) });
     expect(response.status).toBe(200);
     expect(response.headers.get('Cache-Control')).toBe('no-store');
     expect(response.headers.get('Content-Type')).toBe('application/json; charset=utf-8');

@@ -68,7 +68,7 @@ describe('single-use tokens', () => {
   it('removes redemption state once the token has expired (plus leeway), by alarm', async () => {
     const stub = shardStub((env as unknown as BrokerEnv).LEDGER!, 0) as DurableObjectStub<LedgerShard>;
     const nowSeconds = Math.floor(Date.now() / 1000);
-    const base = { iss: 'https://orchestrator.test', credential: 'codex', maxUses: 1 };
+    const base = { iss: 'https://orchestrator.test', sub: 'sb-alarm', credential: 'codex', maxUses: 1 };
     const record = (jti: string) => ({
       type: 'audit' as const, time: '', request_id: `alarm-${jti}`, action: 'credential.issue', outcome: 'issued' as const, reason: null, detail: null,
       token_verified: true, iss: base.iss, sub: 'sb-alarm', jti, credential: 'codex', secret_version_id: 'v', issuance_id: jti,

@@ -1,0 +1,57 @@
+/**
+ * Rate limits, on Cloudflare's rate-limiting binding:
+ *  - per sandbox (iss + sub), counted after the token verifies;
+ *  - per client address for INVALID tokens: every token failure counts against the address, and once an
+ *    address is over its limit, this isolate refuses its requests before any parsing or signature work
+ *    until the period has passed. Valid traffic from a shared address (sandboxes behind one NAT) is not
+ *    limited per address, only per sandbox.
+ */
+import { BrokerError } from '../errors.ts';
+
+/** Both limiters use a 60 s period (wrangler.toml); clients are told to come back after it. */
+export const RATE_LIMIT_PERIOD_SECONDS = 60;
+
+export interface RateLimiter {
+  limit(options: { key: string }): Promise<{ success: boolean }>;
+}
+
+export interface RateLimits {
+  sandbox: RateLimiter | undefined;
+  invalidToken: RateLimiter | undefined;
+  blockedClients: BlockedClients;
+}
+
+/** In-isolate memory of addresses the invalid-token limiter refused, so their next requests cost nothing. */
+export class BlockedClients {
+  readonly #until = new Map<string, number>();
+  static readonly MAX_ENTRIES = 10_000;
+
+  isBlocked(client: string, now: number): boolean {
+    const until = this.#until.get(client);
+    if (until === undefined) return false;
+    if (until > now) return true;
+    this.#until.delete(client);
+    return false;
+  }
+
+  block(client: string, until: number): void {
+    // Bounded: under a flood from many addresses, forget the oldest rather than grow without limit.
+    if (this.#until.size >= BlockedClients.MAX_ENTRIES) this.#until.delete(this.#until.keys().next().value!);
+    this.#until.set(client, until);
+  }
+}
+
+export async function checkSandboxLimit(limits: RateLimits, iss: string, sub: string): Promise<void> {
+  if (!limits.sandbox) return;
+  const { success } = await limits.sandbox.limit({ key: `${iss}\n${sub}` });
+  if (!success) throw new BrokerError('rate_limited', 'sandbox over its request limit');
+}
+
+/** Counts a token failure against the client; true when the client is now over its limit. */
+export async function countInvalidToken(limits: RateLimits, client: string, now: number): Promise<boolean> {
+  if (!limits.invalidToken) return false;
+  const { success } = await limits.invalidToken.limit({ key: client });
+  if (success) return false;
+  limits.blockedClients.block(client, now + RATE_LIMIT_PERIOD_SECONDS * 1000);
+  return true;
+}

@@ -1,0 +1,84 @@
+/**
+ * The frame of every admin request: authenticate (admin issuer), authorize (admin rule), run, record.
+ */
+import type { Context } from 'hono';
+import type { AppVariables } from '../app-variables.ts';
+import { auditText, type AuditRecord } from '../audit/audit-record.ts';
+import { authenticateAdmin, authorizeAdmin } from '../auth/authenticate-admin.ts';
+import type { KeySets } from '../auth/key-sets.ts';
+import type { VerifiedToken } from '../auth/verify-token.ts';
+import { BrokerError, toBrokerError } from '../errors.ts';
+import { errorResponse } from '../http/responses.ts';
+import type { Ledger } from '../ledger/ledger.ts';
+import type { LedgerControls } from '../ledger/ledger-controls.ts';
+import type { LedgerReader } from '../ledger/ledger-reader.ts';
+import type { CompiledPolicy } from '../policy/compile.ts';
+
+export interface AdminDeps {
+  policy: CompiledPolicy;
+  keySets: KeySets;
+  ledger: Ledger;
+  ledgerReader: LedgerReader;
+  controls: LedgerControls;
+  clock: () => Date;
+}
+
+type AppContext = Context<{ Variables: AppVariables }>;
+
+/**
+ * Authenticates, runs the action, and records it. A denial is recorded with its reason. A success is
+ * recorded before its response is returned; if that record cannot be written, the action's result is
+ * withheld (503), as with credentials.
+ */
+export async function adminAction(
+  c: AppContext,
+  deps: AdminDeps,
+  action: string,
+  run: (admin: VerifiedToken) => Promise<{ detail: string; response: Response }>,
+): Promise<Response> {
+  const requestId = c.get('requestId');
+  const record: AuditRecord = {
+    type: 'audit',
+    time: deps.clock().toISOString(),
+    request_id: requestId,
+    action,
+    outcome: 'denied',
+    reason: null,
+    detail: null,
+    token_verified: false,
+    iss: null,
+    sub: null,
+    jti: null,
+    credential: null,
+    secret_version_id: null,
+    issuance_id: null,
+    value_fingerprint: null,
+    client_ip: auditText(c.req.header('CF-Connecting-IP') ?? null, 64),
+    user_agent: auditText(c.req.header('User-Agent') ?? null),
+  };
+  try {
+    const admin = await authenticateAdmin(
+      { authorization: c.req.header('Authorization') ?? null, accessAssertion: c.req.header('Cf-Access-Jwt-Assertion') ?? null },
+      { policy: deps.policy, keysFor: (issuer) => deps.keySets.for(issuer), now: deps.clock() },
+    );
+    Object.assign(record, { token_verified: true, iss: auditText(admin.claims.iss), sub: auditText(admin.claims.sub), jti: auditText(admin.claims.jti) });
+    authorizeAdmin(deps.policy, admin);
+    const { detail, response } = await run(admin);
+    Object.assign(record, { outcome: 'admin', detail: auditText(detail, 512) });
+    try {
+      await deps.ledger.append(record);
+    } catch (cause) {
+      await response.body?.cancel();
+      throw new BrokerError('audit_unavailable', 'ledger rejected the admin record', { cause });
+    }
+    return response;
+  } catch (thrown) {
+    const error = toBrokerError(thrown);
+    if (error.code !== 'audit_unavailable') {
+      Object.assign(record, { outcome: 'denied', reason: error.code, detail: auditText(error.detail ?? null) });
+      await deps.ledger.append(record).catch(() => undefined);
+    }
+    return errorResponse(error, requestId);
+  }
+}
+

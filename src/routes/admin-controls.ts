@@ -1,0 +1,106 @@
+/**
+ * Incident controls for the platform team: revoke a sandbox or a token until a given time, and switch off
+ * issuance of one credential, without a redeploy. Each change is replicated to every ledger shard before
+ * the call returns, so it is in force for the very next request, and each change is recorded.
+ */
+import { Hono, type Context } from 'hono';
+import type { AppVariables } from '../app-variables.ts';
+import { BrokerError } from '../errors.ts';
+import { jsonResponse } from '../http/responses.ts';
+import type { Revocation } from '../ledger/ledger-types.ts';
+import { CREDENTIAL_NAME_PATTERN } from '../policy/schema.ts';
+import { adminAction, type AdminDeps } from './admin-action.ts';
+import { describe } from './admin-audit.ts';
+import { killSwitchSchema, parseRequest, revocationSchema, revocationUntil } from './admin-schemas.ts';
+
+export function adminControlRoutes(deps: AdminDeps): Hono<{ Variables: AppVariables }> {
+  const routes = new Hono<{ Variables: AppVariables }>();
+
+  routes.post('/v1/admin/revocations', (c) =>
+    adminAction(c, deps, 'admin.revocation.put', async (admin) => {
+      const body = parseRequest(revocationSchema, await jsonBody(c));
+      const kind = body.sub !== undefined ? 'sub' : 'jti';
+      const value = (body.sub ?? body.jti)!;
+      const revocation: Revocation = {
+        id: `${kind}:${body.iss ?? '*'}:${value}`,
+        kind,
+        iss: body.iss ?? null,
+        value,
+        until: revocationUntil(body.until, deps.clock()),
+        reason: body.reason ?? null,
+        created_at: deps.clock().toISOString(),
+        created_by: admin.claims.sub,
+      };
+      await deps.controls.putRevocation(revocation);
+      return {
+        detail: `revoke ${describe({ [kind]: value, iss: body.iss, until: new Date(revocation.until * 1000).toISOString(), reason: body.reason })}`,
+        response: jsonResponse({ revocation: present(revocation) }, c.get('requestId'), 201),
+      };
+    }),
+  );
+
+  routes.get('/v1/admin/revocations', (c) =>
+    adminAction(c, deps, 'admin.revocation.list', async () => {
+      const revocations = await deps.controls.listRevocations();
+      return { detail: `${revocations.length} revocations`, response: jsonResponse({ revocations: revocations.map(present) }, c.get('requestId')) };
+    }),
+  );
+
+  routes.delete('/v1/admin/revocations/:id', (c) =>
+    adminAction(c, deps, 'admin.revocation.lift', async () => {
+      const id = decodeURIComponent(c.req.param('id'));
+      if (!(await deps.controls.deleteRevocation(id))) throw new BrokerError('not_found', 'no such revocation');
+      return { detail: `lift ${id.slice(0, 300)}`, response: jsonResponse({ lifted: id }, c.get('requestId')) };
+    }),
+  );
+
+  routes.get('/v1/admin/kill-switches', (c) =>
+    adminAction(c, deps, 'admin.kill_switch.list', async () => {
+      const killSwitches = await deps.controls.listKillSwitches();
+      return { detail: `${killSwitches.length} kill switches`, response: jsonResponse({ kill_switches: killSwitches }, c.get('requestId')) };
+    }),
+  );
+
+  routes.put('/v1/admin/kill-switches/:credential', (c) =>
+    adminAction(c, deps, 'admin.kill_switch.on', async (admin) => {
+      const credential = credentialParam(c);
+      const body = parseRequest(killSwitchSchema, await jsonBody(c, {}));
+      const killSwitch = { credential, reason: body.reason ?? null, created_at: deps.clock().toISOString(), created_by: admin.claims.sub };
+      await deps.controls.putKillSwitch(killSwitch);
+      return { detail: `kill switch on for ${credential}`, response: jsonResponse({ kill_switch: killSwitch }, c.get('requestId')) };
+    }),
+  );
+
+  routes.delete('/v1/admin/kill-switches/:credential', (c) =>
+    adminAction(c, deps, 'admin.kill_switch.off', async () => {
+      const credential = credentialParam(c);
+      if (!(await deps.controls.deleteKillSwitch(credential))) throw new BrokerError('not_found', 'no kill switch for this credential');
+      return { detail: `kill switch off for ${credential}`, response: jsonResponse({ removed: credential }, c.get('requestId')) };
+    }),
+  );
+
+  return routes;
+}
+
+type AdminContext = Context<{ Variables: AppVariables }>;
+
+async function jsonBody(c: AdminContext, fallback?: unknown): Promise<unknown> {
+  const text = await c.req.text();
+  if (text.trim() === '' && fallback !== undefined) return fallback;
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new BrokerError('invalid_request', 'body is not JSON');
+  }
+}
+
+function credentialParam(c: AdminContext): string {
+  const credential = c.req.param('credential') ?? '';
+  if (!CREDENTIAL_NAME_PATTERN.test(credential)) throw new BrokerError('invalid_request', 'credential name has invalid syntax');
+  return credential;
+}
+
+function present(revocation: Revocation) {
+  return { ...revocation, until: new Date(revocation.until * 1000).toISOString() };
+}
+

@@ -1,0 +1,143 @@
+/** The platform team's incident controls through the HTTP interface, each visible in the ledger. */
+import { exports } from 'cloudflare:workers';
+import { describe, expect, it } from 'vitest';
+import { TEST_INVALID_TOKEN_RATE_LIMIT, TEST_SANDBOX_RATE_LIMIT } from '../support/test-world.ts';
+import { adminFetch, errorCode, keys, mint, requestCredential, signRaw, validClaims } from './helpers.ts';
+
+async function ledgerFor(query: string): Promise<Array<Record<string, unknown>>> {
+  const response = await adminFetch(`/v1/admin/audit?${query}&limit=500`);
+  return ((await response.json()) as { records: Array<Record<string, unknown>> }).records;
+}
+
+const inAnHour = () => new Date(Date.now() + 3_600_000).toISOString();
+
+describe('revocation', () => {
+  it('revokes a sandbox until a time: its tokens get token_revoked, others are unaffected; lifting restores it', async () => {
+    const revoke = await adminFetch('/v1/admin/revocations', { method: 'POST', body: { sub: 'sb-compromised', until: inAnHour(), reason: 'incident 42' } });
+    expect(revoke.status).toBe(201);
+    const { revocation } = (await revoke.json()) as { revocation: { id: string; kind: string; value: string; reason: string } };
+    expect(revocation).toMatchObject({ kind: 'sub', value: 'sb-compromised', reason: 'incident 42', id: 'sub:*:sb-compromised' });
+
+    const denied = await requestCredential('codex', { token: await mint({ subject: 'sb-compromised' }) });
+    expect(denied.status).toBe(401);
+    expect(await errorCode(denied)).toBe('token_revoked');
+    expect((await requestCredential('codex', { token: await mint({ subject: 'sb-healthy' }) })).status).toBe(200);
+
+    const listed = (await (await adminFetch('/v1/admin/revocations')).json()) as { revocations: Array<{ id: string }> };
+    expect(listed.revocations.map((item) => item.id)).toContain('sub:*:sb-compromised');
+
+    const lift = await adminFetch(`/v1/admin/revocations/${encodeURIComponent(revocation.id)}`, { method: 'DELETE' });
+    expect(lift.status).toBe(200);
+    expect((await requestCredential('codex', { token: await mint({ subject: 'sb-compromised' }) })).status).toBe(200);
+    expect((await adminFetch(`/v1/admin/revocations/${encodeURIComponent(revocation.id)}`, { method: 'DELETE' })).status).toBe(404);
+
+    const records = await ledgerFor('sub=sb-compromised');
+    expect(records.map((record) => [record.outcome, record.reason])).toEqual([
+      ['denied', 'token_revoked'],
+      ['issued', null],
+    ]);
+    const adminRecords = (await ledgerFor('outcome=admin')).filter((record) => String(record.action).startsWith('admin.revocation'));
+    expect(adminRecords.map((record) => record.action)).toEqual(
+      expect.arrayContaining(['admin.revocation.put', 'admin.revocation.list', 'admin.revocation.lift']),
+    );
+    expect(adminRecords.find((record) => record.action === 'admin.revocation.put')!.detail).toContain('sub=sb-compromised');
+  });
+
+  it('revokes a single token by jti, for every shard it could land on', async () => {
+    const jti = `jti-revoked-${crypto.randomUUID()}`;
+    expect((await adminFetch('/v1/admin/revocations', { method: 'POST', body: { jti, until: inAnHour() } })).status).toBe(201);
+    const response = await requestCredential('codex', { token: await mint({ jti }) });
+    expect(await errorCode(response)).toBe('token_revoked');
+    expect((await requestCredential('codex', { token: await mint() })).status).toBe(200);
+  });
+
+  it('validates revocation requests', async () => {
+    for (const body of [
+      { sub: 'x', until: new Date(Date.now() - 1000).toISOString() },
+      { sub: 'x', jti: 'y', until: inAnHour() },
+      { until: inAnHour() },
+      { sub: 'x', until: new Date(Date.now() + 400 * 86_400_000).toISOString() },
+      { sub: 'x', until: 'soon' },
+    ]) {
+      const response = await adminFetch('/v1/admin/revocations', { method: 'POST', body });
+      expect({ body, status: response.status, code: await errorCode(response) }).toEqual({ body, status: 400, code: 'invalid_request' });
+    }
+  });
+
+  it('is admin-only: a sandbox token cannot revoke or lift', async () => {
+    const response = await adminFetch('/v1/admin/revocations', { method: 'POST', token: await mint(), body: { sub: 'sb-x', until: inAnHour() } });
+    expect(response.status).toBe(401);
+  });
+});
+
+describe('kill switch', () => {
+  it('refuses all issuance of one credential with 503 credential_disabled until switched off, without a redeploy', async () => {
+    const on = await adminFetch('/v1/admin/kill-switches/codex-thrice', { method: 'PUT', body: { reason: 'leaked upstream' } });
+    expect(on.status).toBe(200);
+    const disabled = await requestCredential('codex-thrice', { token: await mint({ subject: 'sb-killed' }) });
+    expect(disabled.status).toBe(503);
+    expect(await errorCode(disabled)).toBe('credential_disabled');
+    expect((await requestCredential('codex', { token: await mint() })).status).toBe(200);
+    const listed = (await (await adminFetch('/v1/admin/kill-switches')).json()) as { kill_switches: Array<{ credential: string; reason: string }> };
+    expect(listed.kill_switches).toEqual([expect.objectContaining({ credential: 'codex-thrice', reason: 'leaked upstream' })]);
+
+    expect((await adminFetch('/v1/admin/kill-switches/codex-thrice', { method: 'DELETE' })).status).toBe(200);
+    expect((await requestCredential('codex-thrice', { token: await mint({ subject: 'sb-killed' }) })).status).toBe(200);
+
+    const records = await ledgerFor('sub=sb-killed');
+    expect(records.map((record) => [record.outcome, record.reason, record.detail])).toEqual([
+      ['denied', 'credential_disabled', 'kill switch on'],
+      ['issued', null, null],
+    ]);
+  });
+});
+
+describe('rate limits', () => {
+  it('limits one sandbox: requests past the limit get 429 rate_limited with Retry-After, and are recorded', async () => {
+    const subject = `sb-chatty-${crypto.randomUUID()}`;
+    const statuses: number[] = [];
+    for (let i = 0; i < TEST_SANDBOX_RATE_LIMIT + 5; i++) {
+      const response = await requestCredential('no-such-credential', { token: await mint({ subject }) });
+      statuses.push(response.status);
+      if (response.status === 429) {
+        expect(response.headers.get('Retry-After')).toBe('60');
+        expect(await errorCode(response)).toBe('rate_limited');
+      } else {
+        await response.body?.cancel();
+      }
+    }
+    expect(statuses.filter((status) => status === 403)).toHaveLength(TEST_SANDBOX_RATE_LIMIT);
+    expect(statuses.filter((status) => status === 429)).toHaveLength(5);
+    expect((await requestCredential('codex', { token: await mint() })).status).toBe(200);
+    const limited = (await ledgerFor(`sub=${subject}&outcome=denied`)).filter((record) => record.reason === 'rate_limited');
+    expect(limited).toHaveLength(5);
+  });
+
+  it('limits invalid tokens by client address, then refuses that address before any token work', async () => {
+    const address = '203.0.113.77';
+    const send = async (authorization: string, ip = address) =>
+      exports.default.fetch('https://broker.test/v1/credentials/codex', {
+        method: 'POST',
+        headers: { Authorization: authorization, 'CF-Connecting-IP': ip },
+      });
+    const forged = `Bearer ${await signRaw(validClaims(), { key: keys().stranger })}`;
+    const codes: string[] = [];
+    for (let i = 0; i < TEST_INVALID_TOKEN_RATE_LIMIT + 3; i++) codes.push(await errorCode(await send(forged)));
+    expect(codes.filter((code) => code === 'unknown_key')).toHaveLength(TEST_INVALID_TOKEN_RATE_LIMIT);
+    expect(codes.filter((code) => code === 'rate_limited')).toHaveLength(3);
+
+    // Now even a valid token from that address is refused up front; another address is fine.
+    const blocked = await send(`Bearer ${await mint({ subject: 'sb-behind-bad-nat' })}`);
+    expect(blocked.status).toBe(429);
+    expect((await send(`Bearer ${await mint()}`, '198.51.100.9')).status).toBe(200);
+    // Refused before the token was even decoded: the record knows the address, not the sandbox.
+    const records = (await ledgerFor('outcome=denied&credential=codex'))
+      .filter((record) => record.client_ip === address && record.reason === 'rate_limited')
+      .map((record) => [record.detail, record.sub]);
+    // The attempt that crossed the limit was verified (and counted); every later one was refused up front.
+    expect(records).toEqual([
+      ['client over its invalid-token limit (last: unknown_key)', expect.stringMatching(/^sb-test-/)],
+      ...Array(3).fill(['client blocked after repeated invalid tokens', null]),
+    ]);
+  });
+});
