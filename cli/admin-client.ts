@@ -26,11 +26,23 @@ export async function adminGet(target: AdminTarget, path: string, query: Record<
   return response;
 }
 
-export async function adminPost(target: AdminTarget, path: string, body: unknown): Promise<Response> {
+export function adminPost(target: AdminTarget, path: string, body: unknown): Promise<Response> {
+  return send(target, 'POST', path, body);
+}
+
+export function adminPut(target: AdminTarget, path: string, body: unknown): Promise<Response> {
+  return send(target, 'PUT', path, body);
+}
+
+export function adminDelete(target: AdminTarget, path: string): Promise<Response> {
+  return send(target, 'DELETE', path);
+}
+
+async function send(target: AdminTarget, method: string, path: string, body?: unknown): Promise<Response> {
   const response = await fetch(`${target.url}${path}`, {
-    method: 'POST',
-    headers: { Authorization: `Bearer ${target.token}`, 'Content-Type': 'application/json' },
-    body: JSON.stringify(body),
+    method,
+    headers: { Authorization: `Bearer ${target.token}`, ...(body === undefined ? {} : { 'Content-Type': 'application/json' }) },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
   });
   if (!response.ok) throw new Error(await describeError(response));
   return response;

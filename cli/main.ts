@@ -1,5 +1,6 @@
 /** `token-broker <command>`: the orchestrator's and the platform team's tools. */
 import { audit } from './commands/audit.ts';
+import { killSwitch, revocations, revoke } from './commands/controls.ts';
 import { keygen } from './commands/keygen.ts';
 import { mint } from './commands/mint.ts';
 import { policyValidate } from './commands/policy-validate.ts';
@@ -26,6 +27,12 @@ TOKEN_BROKER_ADMIN_TOKEN; mint one with: mint --key ADMIN_KEY --typ admin+jwt --
       Stream the ledger as NDJSON with its hash chains.
   audit verify [FILE|-]
       Recompute every chain of an export; exit 1 naming the first broken record.
+  revoke (--sub SANDBOX_ID | --jti TOKEN_ID) [--iss ISSUER] (--until ISO | --for 2h) [--reason TEXT]
+      Refuse a sandbox's or one token's requests (401 token_revoked) until the given time.
+  revocations [list] | revocations lift ID
+      Show active revocations, or lift one.
+  kill-switch on CREDENTIAL [--reason TEXT] | kill-switch off CREDENTIAL | kill-switch list
+      Refuse all issuance of a credential (503 credential_disabled) without a redeploy, and undo it.
 `;
 
 export async function main(argv: string[]): Promise<number> {
@@ -38,6 +45,12 @@ export async function main(argv: string[]): Promise<number> {
         return await mint(rest);
       case 'audit':
         return await audit(rest);
+      case 'revoke':
+        return await revoke(rest);
+      case 'revocations':
+        return await revocations(rest);
+      case 'kill-switch':
+        return await killSwitch(rest);
       case 'policy':
         if (rest[0] === 'validate') return await policyValidate(rest.slice(1));
         throw new UsageError(`unknown policy subcommand: ${rest[0] ?? '(none)'}`);

@@ -282,4 +282,38 @@ describe('the platform team audits the dev stack with the CLI', () => {
     expect(gap.code).toBe(1);
     expect(gap.stdout).toContain(`shard ${target.shard}`);
   }, 60_000);
+
+  it('revokes a sandbox and flips a kill switch from the CLI; the broker obeys at once', async () => {
+    const adminToken = await mintSandboxToken({
+      privateJwk: JSON.parse(readFileSync(stackInfo.adminKeyPath, 'utf8')) as JWK,
+      issuer: stackInfo.adminIssuer,
+      audience: stackInfo.adminAudience,
+      subject: 'platform@e2e',
+      type: 'admin+jwt',
+      claims: { role: 'token-broker-admin' },
+    });
+    const env = { TOKEN_BROKER_URL: stackInfo.brokerUrl, TOKEN_BROKER_ADMIN_TOKEN: adminToken };
+    const fetchCodex = async (subject: string) => {
+      const response = await fetch(`${stackInfo.brokerUrl}/v1/credentials/codex`, { method: 'POST', headers: { Authorization: `Bearer ${await mint(subject)}` } });
+      return response.status === 200 ? 'issued' : ((await response.json()) as { error: { code: string } }).error.code;
+    };
+
+    const revoked = await cli(['revoke', '--sub', 'sb-e2e-bad', '--for', '1h', '--reason', 'e2e'], env);
+    expect(revoked.code, revoked.stderr).toBe(0);
+    expect(revoked.stdout).toMatch(/^revoked sub:\*:sb-e2e-bad until \d{4}-/);
+    expect(await fetchCodex('sb-e2e-bad')).toBe('token_revoked');
+    const listed = await cli(['revocations', 'list'], env);
+    expect(listed.stdout).toContain('"id":"sub:*:sb-e2e-bad"');
+    expect((await cli(['revocations', 'lift', 'sub:*:sb-e2e-bad'], env)).code).toBe(0);
+    expect(await fetchCodex('sb-e2e-bad')).toBe('issued');
+
+    expect((await cli(['kill-switch', 'on', 'codex', '--reason', 'e2e drill'], env)).stdout).toBe('issuance of codex is OFF (kill switch on)\n');
+    expect(await fetchCodex('sb-e2e-kill')).toBe('credential_disabled');
+    expect((await cli(['kill-switch', 'off', 'codex'], env)).code).toBe(0);
+    expect(await fetchCodex('sb-e2e-kill')).toBe('issued');
+
+    const noToken = await cli(['kill-switch', 'list'], { TOKEN_BROKER_URL: stackInfo.brokerUrl, TOKEN_BROKER_ADMIN_TOKEN: '' });
+    expect(noToken.code).toBe(2);
+    expect(noToken.stderr).toContain('an admin token is required');
+  }, 60_000);
 });
