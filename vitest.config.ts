@@ -84,6 +84,8 @@ export default defineConfig(async () => {
             hookTimeout: 120_000,
           },
         },
+        // infra/ (AWS CDK): its own npm workspace and vitest config (project 'infra', root infra/).
+        './infra/vitest.config.ts',
       ],
     },
   };

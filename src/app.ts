@@ -24,6 +24,7 @@ const KNOWN_PATHS = [
   /^\/v1\/admin\/audit(\/export|\/prune)?$/,
   /^\/v1\/admin\/revocations(\/[^/]+)?$/,
   /^\/v1\/admin\/kill-switches(\/[^/]+)?$/,
+  /^\/v1\/admin\/cache\/flush$/,
 ];
 
 function baseApp(newId: () => string): BrokerApp {
@@ -78,6 +79,7 @@ export function createFailClosedApp(options: { newId: () => string; log: (line: 
         credential: credential.slice(0, 64),
         secret_version_id: null,
         issuance_id: null,
+        served_stale: false,
         value_fingerprint: null,
         client_ip: c.req.header('CF-Connecting-IP')?.slice(0, 64) ?? null,
         user_agent: c.req.header('User-Agent')?.slice(0, 256) ?? null,

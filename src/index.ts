@@ -13,6 +13,9 @@ import { LedgerReader } from './ledger/ledger-reader.ts';
 import { ConfigInvalidError, readConfig, type BrokerEnv } from './config/env.ts';
 import { compilePolicy, PolicyInvalidError } from './policy/compile.ts';
 import { AwsSecretsManagerSource } from './secrets/aws-secrets-manager-source.ts';
+import { cacheControlClient } from './secrets/cache-control-client.ts';
+import { FlushWatcher } from './secrets/flush-watcher.ts';
+import { SecretCache } from './secrets/secret-cache.ts';
 
 type App = ReturnType<typeof createApp>;
 
@@ -35,10 +38,14 @@ export function buildApp(env: BrokerEnv, document: unknown = policyDocument, ove
   try {
     const config = readConfig(env);
     const policy = compilePolicy(document);
+    const secrets = new SecretCache(new AwsSecretsManagerSource(config.aws), { clock: () => clock().getTime() });
+    const cacheControl = cacheControlClient(config.cacheControl);
     return createApp({
       policy,
       keySets: new KeySets({ ...DEFAULT_KEY_SET_OPTIONS, fetch: (input, init) => fetch(input, init), clock }, log),
-      secrets: new AwsSecretsManagerSource({ ...config.aws, timeoutMs: config.upstreamDeadlineMs }),
+      secrets,
+      flushWatcher: new FlushWatcher(cacheControl, secrets, () => clock().getTime()),
+      cacheControl,
       ledger: new DurableObjectLedger(config.ledger.namespace, config.ledger.shards, log),
       ledgerReader: new LedgerReader(config.ledger.namespace, config.ledger.shards),
       controls: new LedgerControls(config.ledger.namespace, config.ledger.shards),
@@ -56,6 +63,7 @@ export function buildApp(env: BrokerEnv, document: unknown = policyDocument, ove
 }
 
 export { LedgerShard } from './ledger/ledger-shard.ts';
+export { CacheControl } from './secrets/cache-control.ts';
 
 /** Retention: prunes ledger records older than AUDIT_RETENTION_DAYS (when set) on the cron trigger. */
 export async function pruneExpiredAudit(env: BrokerEnv, now: Date): Promise<{ pruned: number[] } | undefined> {

@@ -14,7 +14,7 @@ export interface FaultPlan {
 }
 
 const NO_FAULT: FaultPlan = { hang: false, drop: false, latencyMs: 0, throttle: false, error: false };
-const KNOWN_KEYS = new Set(['latencyMs', 'throttleRate', 'errorRate', 'dropConnections', 'hang', 'operations']);
+const KNOWN_KEYS = new Set(['latencyMs', 'throttleRate', 'errorRate', 'dropConnections', 'hang', 'operations', 'secretNames']);
 
 export class FaultInjector {
   private faults: Faults = {};
@@ -35,9 +35,11 @@ export class FaultInjector {
     return structuredClone(this.faults);
   }
 
-  plan(operation: string): FaultPlan {
+  plan(operation: string, secretName?: string): FaultPlan {
     const f = this.faults;
     if (f.operations && !f.operations.includes(operation)) return NO_FAULT;
+    // Scoping faults to some secrets lets parallel tests share one server without disturbing each other.
+    if (f.secretNames && (secretName === undefined || !f.secretNames.includes(secretName))) return NO_FAULT;
     return {
       hang: f.hang === true,
       drop: f.dropConnections === true,
@@ -123,6 +125,12 @@ export function validateFaults(input: unknown): Faults {
     if (flag === undefined) continue;
     if (typeof flag !== 'boolean') throw new TypeError(`${key} must be a boolean`);
     out[key] = flag;
+  }
+  if (f.secretNames !== undefined) {
+    if (!Array.isArray(f.secretNames) || !f.secretNames.every((name) => typeof name === 'string')) {
+      throw new TypeError('secretNames must be an array of secret names');
+    }
+    out.secretNames = [...(f.secretNames as string[])];
   }
   if (f.operations !== undefined) {
     if (!Array.isArray(f.operations) || !f.operations.every((op) => typeof op === 'string')) {

@@ -152,7 +152,7 @@ export async function startSecretsManagerServer(
       );
 
     // 2. Faults.
-    const plan = faults.plan(operation);
+    const plan = faults.plan(operation, secretName);
     if (plan.hang) {
       call.settle('fault');
       logLine('-', 'fault:hang');

@@ -66,6 +66,8 @@ export interface Faults {
   hang?: boolean;
   /** Limit faults to these operations (e.g. ["GetSecretValue"]); default all. */
   operations?: string[];
+  /** Limit faults to requests for these secret names; default all. */
+  secretNames?: string[];
 }
 
 export type CallOutcome = 'ok' | 'error' | 'fault';

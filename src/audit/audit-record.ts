@@ -27,6 +27,8 @@ export interface AuditRecord {
   credential: string | null;
   secret_version_id: string | null;
   issuance_id: string | null;
+  /** True when the value came from the cache past its TTL because Secrets Manager was failing. */
+  served_stale: boolean;
   /** HMAC-SHA256 of the issued value under the audit key: tells auditors which value went out, without holding it. */
   value_fingerprint: string | null;
   client_ip: string | null;

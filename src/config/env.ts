@@ -10,6 +10,8 @@ export interface BrokerEnv {
   AWS_SESSION_TOKEN?: string;
   /** Durable Object namespace of the ledger shards. */
   LEDGER?: DurableObjectNamespace<import('../ledger/ledger-shard.ts').LedgerShard>;
+  /** The singleton that holds cache generations, so a flush reaches every isolate. */
+  CACHE_CONTROL?: DurableObjectNamespace<import('../secrets/cache-control.ts').CacheControl>;
   /** Number of ledger shards (1-64, default 4). Change only as described in the README. */
   LEDGER_SHARDS?: string;
   /** Rate limiters (Cloudflare rate-limiting bindings); without them there is no rate limiting. */
@@ -31,6 +33,7 @@ export interface BrokerConfig {
   };
   upstreamDeadlineMs: number;
   ledger: { namespace: DurableObjectNamespace<import('../ledger/ledger-shard.ts').LedgerShard>; shards: number };
+  cacheControl: DurableObjectNamespace<import('../secrets/cache-control.ts').CacheControl>;
   auditHmacKey: string;
   auditRetentionDays: number | undefined;
 }
@@ -72,6 +75,7 @@ export function readConfig(env: BrokerEnv): BrokerConfig {
   }
 
   if (!env.LEDGER) throw new ConfigInvalidError('LEDGER', 'Durable Object binding is missing (see wrangler.toml)');
+  if (!env.CACHE_CONTROL) throw new ConfigInvalidError('CACHE_CONTROL', 'Durable Object binding is missing (see wrangler.toml)');
   const shards = Number(optional(env, 'LEDGER_SHARDS') ?? '4');
   if (!Number.isInteger(shards) || shards < 1 || shards > 64) throw new ConfigInvalidError('LEDGER_SHARDS', 'must be an integer from 1 to 64');
   const auditHmacKey = required(env, 'AUDIT_HMAC_KEY');
@@ -85,6 +89,7 @@ export function readConfig(env: BrokerEnv): BrokerConfig {
 
   return {
     ledger: { namespace: env.LEDGER, shards },
+    cacheControl: env.CACHE_CONTROL,
     auditHmacKey,
     auditRetentionDays,
     aws: {

@@ -14,13 +14,15 @@ import { authorize } from '../policy/authorize.ts';
 import type { CompiledPolicy } from '../policy/compile.ts';
 import { CREDENTIAL_NAME_PATTERN, type CredentialKind } from '../policy/schema.ts';
 import { extractCredential } from '../secrets/extract-credential.ts';
-import type { SecretSource } from '../secrets/secret-source.ts';
+import type { SecretCache } from '../secrets/secret-cache.ts';
+import type { FlushWatcher } from '../secrets/flush-watcher.ts';
 import type { Ledger } from '../ledger/ledger.ts';
 
 export interface IssuanceDeps {
   policy: CompiledPolicy;
   keySets: KeySets;
-  secrets: SecretSource;
+  secrets: SecretCache;
+  flushWatcher: FlushWatcher;
   ledger: Ledger;
   fingerprint: Fingerprinter;
   clock: () => Date;
@@ -36,6 +38,8 @@ export interface IssuanceRequest {
   authorization: string | null;
   clientIp: string | null;
   userAgent: string | null;
+  /** Keeps work (a background cache refresh) alive after the response: the Worker's ctx.waitUntil. */
+  waitUntil?: (work: Promise<unknown>) => void;
 }
 
 export interface Issuance {
@@ -49,7 +53,7 @@ export interface Issuance {
 
 export async function issueCredential(request: IssuanceRequest, deps: IssuanceDeps): Promise<Issuance> {
   const record = newAuditRecord(request, deps.clock());
-  const deadline = AbortSignal.timeout(deps.deadlineMs);
+  const deadlineAt = deps.clock().getTime() + deps.deadlineMs;
   let recorded = false;
   try {
     if (request.clientIp && deps.rateLimits.blockedClients.isBlocked(request.clientIp, deps.clock().getTime())) {
@@ -72,11 +76,12 @@ export async function issueCredential(request: IssuanceRequest, deps: IssuanceDe
 
     const credential = authorize(deps.policy, request.credentialName, claims);
 
-    const version = await deps.secrets.getCurrent(
-      { secretId: credential.secretId },
-      { signal: deadline },
-    );
-    record.secret_version_id = auditText(version.versionId);
+    await deps.flushWatcher.check();
+    const { version, servedStale } = await deps.secrets.get({ secretId: credential.secretId }, credential.cache, {
+      deadlineAt,
+      ...(request.waitUntil ? { background: request.waitUntil } : {}),
+    });
+    Object.assign(record, { secret_version_id: auditText(version.versionId), served_stale: servedStale });
     const value = extractCredential(version, credential.jsonKey, credential.kind);
 
     const issuanceId = deps.newId();
@@ -142,6 +147,7 @@ function newAuditRecord(request: IssuanceRequest, now: Date): AuditRecord {
     credential: auditText(request.credentialName, 64),
     secret_version_id: null,
     issuance_id: null,
+    served_stale: false,
     value_fingerprint: null,
     client_ip: auditText(request.clientIp, 64),
     user_agent: auditText(request.userAgent),

@@ -43,6 +43,7 @@ export interface CompiledCredential {
   readonly secretId: string;
   readonly jsonKey: string | undefined;
   readonly maxUses: number;
+  readonly cache: { readonly ttlMs: number; readonly staleIfErrorMs: number };
   readonly rules: readonly CompiledRule[];
 }
 
@@ -101,6 +102,10 @@ function compileValidated(policy: PolicyDocument): CompiledPolicy {
         secretId: credential.secret.id,
         jsonKey: credential.secret.json_key,
         maxUses: credential.max_uses ?? 1,
+        cache: Object.freeze({
+          ttlMs: (credential.cache_ttl_seconds ?? DEFAULT_CACHE_TTL_SECONDS) * 1000,
+          staleIfErrorMs: (credential.stale_if_error_seconds ?? DEFAULT_STALE_IF_ERROR_SECONDS) * 1000,
+        }),
         rules: Object.freeze(rules),
       }),
     );
@@ -128,6 +133,8 @@ function compileRule(rule: Record<string, string>, issuers: ReadonlyMap<string, 
   return Object.freeze({ iss, matchers: Object.freeze(matchers) });
 }
 
+export const DEFAULT_CACHE_TTL_SECONDS = 60;
+export const DEFAULT_STALE_IF_ERROR_SECONDS = 15 * 60;
 export const SANDBOX_TOKEN_TYPE = 'sandbox+jwt';
 export const ADMIN_TOKEN_TYPE = 'admin+jwt';
 

@@ -92,6 +92,10 @@ const credentialSchema = z.strictObject({
     id: nonEmpty(2048),
     json_key: z.optional(nonEmpty(256)),
   }),
+  /** How long the secret's value is cached per isolate (default 60 s; 0 fetches every time). */
+  cache_ttl_seconds: z.optional(z.int().check(z.gte(0), z.lte(3600))),
+  /** How long past the TTL a cached value may still be served while Secrets Manager fails (default 900 s; 0 disables). */
+  stale_if_error_seconds: z.optional(z.int().check(z.gte(0), z.lte(86_400))),
   /** How many times one token may fetch this credential (default 1: single use). */
   max_uses: z.optional(z.int().check(z.gte(1), z.lte(1000))),
   allow: z.array(ruleSchema).check(z.minLength(1)),

@@ -13,6 +13,8 @@ import type { Ledger } from '../ledger/ledger.ts';
 import type { LedgerControls } from '../ledger/ledger-controls.ts';
 import type { LedgerReader } from '../ledger/ledger-reader.ts';
 import type { CompiledPolicy } from '../policy/compile.ts';
+import type { CacheControlClient } from '../secrets/cache-control-client.ts';
+import type { SecretCache } from '../secrets/secret-cache.ts';
 
 export interface AdminDeps {
   policy: CompiledPolicy;
@@ -20,6 +22,8 @@ export interface AdminDeps {
   ledger: Ledger;
   ledgerReader: LedgerReader;
   controls: LedgerControls;
+  cacheControl: CacheControlClient;
+  secrets: SecretCache;
   clock: () => Date;
 }
 
@@ -52,6 +56,7 @@ export async function adminAction(
     credential: null,
     secret_version_id: null,
     issuance_id: null,
+    served_stale: false,
     value_fingerprint: null,
     client_ip: auditText(c.req.header('CF-Connecting-IP') ?? null, 64),
     user_agent: auditText(c.req.header('User-Agent') ?? null),

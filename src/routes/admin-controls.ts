@@ -11,7 +11,8 @@ import type { Revocation } from '../ledger/ledger-types.ts';
 import { CREDENTIAL_NAME_PATTERN } from '../policy/schema.ts';
 import { adminAction, type AdminDeps } from './admin-action.ts';
 import { describe } from './admin-audit.ts';
-import { killSwitchSchema, parseRequest, revocationSchema, revocationUntil } from './admin-schemas.ts';
+import { ALL_SECRETS } from '../secrets/cache-control.ts';
+import { cacheFlushSchema, killSwitchSchema, parseRequest, revocationSchema, revocationUntil } from './admin-schemas.ts';
 
 export function adminControlRoutes(deps: AdminDeps): Hono<{ Variables: AppVariables }> {
   const routes = new Hono<{ Variables: AppVariables }>();
@@ -76,6 +77,25 @@ export function adminControlRoutes(deps: AdminDeps): Hono<{ Variables: AppVariab
       const credential = credentialParam(c);
       if (!(await deps.controls.deleteKillSwitch(credential))) throw new BrokerError('not_found', 'no kill switch for this credential');
       return { detail: `kill switch off for ${credential}`, response: jsonResponse({ removed: credential }, c.get('requestId')) };
+    }),
+  );
+
+  routes.post('/v1/admin/cache/flush', (c) =>
+    adminAction(c, deps, 'admin.cache.flush', async () => {
+      const body = parseRequest(cacheFlushSchema, await jsonBody(c, {}));
+      let key = ALL_SECRETS;
+      if (body.credential !== undefined) {
+        const credential = deps.policy.credentials.get(body.credential);
+        if (!credential) throw new BrokerError('not_found', 'no such credential in the policy');
+        key = credential.secretId;
+      }
+      // Every isolate drops the entry at its next generation check (a few seconds); this one at once.
+      const generation = await deps.cacheControl.bump(key);
+      deps.secrets.flush(key === ALL_SECRETS ? undefined : key);
+      return {
+        detail: `flush ${body.credential ?? 'all credentials'} (generation ${generation})`,
+        response: jsonResponse({ flushed: body.credential ?? 'all', generation }, c.get('requestId')),
+      };
     }),
   );
 

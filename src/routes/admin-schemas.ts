@@ -40,6 +40,11 @@ export const revocationSchema = z
     z.refine((body) => (body.sub === undefined) !== (body.jti === undefined), { message: 'give exactly one of "sub" or "jti"', path: ['sub'] }),
   );
 
+export const cacheFlushSchema = z.strictObject({
+  /** Flush one credential's secret; omit to flush everything. */
+  credential: z.optional(text),
+});
+
 export const killSwitchSchema = z.strictObject({
   reason: z.optional(z.string().check(z.maxLength(256))),
 });

@@ -19,6 +19,7 @@ export function credentialRoutes(deps: IssuanceDeps): Hono<{ Variables: AppVaria
           authorization: c.req.header('Authorization') ?? null,
           clientIp: c.req.header('CF-Connecting-IP') ?? null,
           userAgent: c.req.header('User-Agent') ?? null,
+          waitUntil: waitUntilOf(c),
         },
         deps,
       );
@@ -50,4 +51,14 @@ export function credentialRoutes(deps: IssuanceDeps): Hono<{ Variables: AppVaria
   });
 
   return routes;
+}
+
+/** The request's waitUntil when running in a Worker; absent when the app is driven without one. */
+function waitUntilOf(c: { executionCtx: ExecutionContext }): ((work: Promise<unknown>) => void) | undefined {
+  try {
+    const ctx = c.executionCtx;
+    return (work) => ctx.waitUntil(work);
+  } catch {
+    return undefined;
+  }
 }

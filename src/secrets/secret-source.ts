@@ -1,4 +1,4 @@
-/** Where credentials come from. The handler sees only this interface; AWS is one implementation. */
+/** Where credentials come from. The handler sees only the cache in front of it; AWS is one implementation. */
 
 export interface SecretRef {
   /** Secret name or ARN. */
@@ -13,6 +13,9 @@ export interface SecretVersion {
 }
 
 export interface SecretSource {
-  /** Returns the AWSCURRENT version, or throws a BrokerError (`upstream_error` / `upstream_unavailable`). */
-  getCurrent(ref: SecretRef, options?: { signal?: AbortSignal }): Promise<SecretVersion>;
+  /**
+   * Returns the AWSCURRENT version, or throws a BrokerError: `upstream_error` (the store refused) or
+   * `upstream_unavailable` (unreachable, failing or too slow). Gives up by `deadlineAt` (epoch ms).
+   */
+  getCurrent(ref: SecretRef, options: { deadlineAt: number }): Promise<SecretVersion>;
 }

@@ -71,7 +71,7 @@ describe('single-use tokens', () => {
     const base = { iss: 'https://orchestrator.test', sub: 'sb-alarm', credential: 'codex', maxUses: 1 };
     const record = (jti: string) => ({
       type: 'audit' as const, time: '', request_id: `alarm-${jti}`, action: 'credential.issue', outcome: 'issued' as const, reason: null, detail: null,
-      token_verified: true, iss: base.iss, sub: 'sb-alarm', jti, credential: 'codex', secret_version_id: 'v', issuance_id: jti,
+      token_verified: true, iss: base.iss, sub: 'sb-alarm', jti, credential: 'codex', secret_version_id: 'v', issuance_id: jti, served_stale: false,
       value_fingerprint: null, client_ip: null, user_agent: null,
     });
     await runInDurableObject(stub, async (shard: LedgerShard) => {

@@ -1,0 +1,54 @@
+/**
+ * Keeps this isolate's secret cache in step with flushes made anywhere: compares cache generations with
+ * the CacheControl object at most every `intervalMs`, and flushes what changed. If the object cannot be
+ * reached, requests go on (the TTL still bounds staleness) and the next request tries again.
+ */
+import { ALL_SECRETS } from './cache-control.ts';
+import type { SecretCache } from './secret-cache.ts';
+
+export interface GenerationSource {
+  generations(): Promise<Record<string, number>>;
+}
+
+export class FlushWatcher {
+  #known: Record<string, number> | undefined;
+  #checkedAt = Number.NEGATIVE_INFINITY;
+  #inflight: Promise<void> | undefined;
+
+  constructor(
+    private readonly source: GenerationSource,
+    private readonly cache: SecretCache,
+    private readonly clock: () => number,
+    private readonly intervalMs = 3_000,
+    private readonly log: (line: string) => void = (line) => console.log(line),
+  ) {}
+
+  /** Resolves once the cache reflects every flush older than the interval. */
+  check(): Promise<void> {
+    if (this.clock() - this.#checkedAt < this.intervalMs) return Promise.resolve();
+    this.#inflight ??= this.#compare().finally(() => (this.#inflight = undefined));
+    return this.#inflight;
+  }
+
+  async #compare(): Promise<void> {
+    let current: Record<string, number>;
+    try {
+      current = await this.source.generations();
+    } catch (error) {
+      this.log(JSON.stringify({ type: 'cache_control_unavailable', detail: (error as Error).name }));
+      return;
+    }
+    this.#checkedAt = this.clock();
+    const known = this.#known;
+    this.#known = current;
+    // The first look only learns the baseline: the cache was filled after any earlier flush anyway.
+    if (!known) return;
+    if ((current[ALL_SECRETS] ?? 0) !== (known[ALL_SECRETS] ?? 0)) {
+      this.cache.flush();
+      return;
+    }
+    for (const [key, generation] of Object.entries(current)) {
+      if (key !== ALL_SECRETS && known[key] !== generation) this.cache.flush(key);
+    }
+  }
+}
