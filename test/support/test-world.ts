@@ -57,6 +57,13 @@ export const SECRETS = {
   tableTarget: 'test/table-target',
   /** Created mid-test: a first attempt fails upstream, a retry with the same token succeeds. */
   late: 'test/late-secret',
+  /** Secret cache tests: one secret per scenario, so call counts and scoped faults are exact. */
+  cacheBurst: 'test/cache-burst',
+  cacheMany: 'test/cache-many',
+  cacheRotation: 'test/cache-rotation',
+  cacheOutage: 'test/cache-outage',
+  cacheCold: 'test/cache-cold',
+  cacheNoStale: 'test/cache-no-stale',
 } as const;
 
 /** One folder per test run (by process id), so that concurrent runs in one checkout never share a policy. */
@@ -107,6 +114,12 @@ export async function createTestWorld(options: { jwksPort: number; dir: string }
       'table-target': credential('api_key', SECRETS.tableTarget, undefined, [rule({ team: 'research' })]),
       'codex-thrice': { ...credential('codex_access_token', SECRETS.codex, 'access_token'), max_uses: 3 },
       'late-secret': credential('api_key', SECRETS.late),
+      'cache-burst': credential('codex_access_token', SECRETS.cacheBurst, 'access_token'),
+      'cache-many': credential('codex_access_token', SECRETS.cacheMany, 'access_token'),
+      'cache-rotation': credential('codex_access_token', SECRETS.cacheRotation, 'access_token'),
+      'cache-outage': { ...credential('codex_access_token', SECRETS.cacheOutage, 'access_token'), cache_ttl_seconds: 60, stale_if_error_seconds: 900 },
+      'cache-cold': credential('codex_access_token', SECRETS.cacheCold, 'access_token'),
+      'cache-no-stale': { ...credential('codex_access_token', SECRETS.cacheNoStale, 'access_token'), stale_if_error_seconds: 0 },
     },
     admin: {
       issuers: { [ADMIN_ISSUER]: { audience: ADMIN_AUDIENCE, jwks: pairs.admin.publicJwks } },
@@ -130,6 +143,10 @@ export function seedSecrets(world: TestWorld) {
     { name: SECRETS.missingKey, secretString: JSON.stringify({ present: world.canaries.apiKey }) },
     { name: SECRETS.wrongFormat, secretString: world.canaries.apiKey },
     { name: SECRETS.tableTarget, secretString: world.canaries.apiKey },
+    ...[SECRETS.cacheBurst, SECRETS.cacheMany, SECRETS.cacheRotation, SECRETS.cacheOutage, SECRETS.cacheCold, SECRETS.cacheNoStale].map((name) => ({
+      name,
+      secretString: JSON.stringify({ access_token: world.canaries.codex }),
+    })),
   ];
 }
 

@@ -88,3 +88,19 @@ export async function exportAudit(query = ''): Promise<string> {
 export async function errorCode(response: Response): Promise<string> {
   return ((await response.json()) as { error: { code: string } }).error.code;
 }
+
+/** Drives the local Secrets Manager server's control endpoints (faults, calls, new versions). */
+export const secretsManager = {
+  async setFaults(faults: Record<string, unknown>): Promise<void> {
+    const response = await fetch(`${inject('secretsManagerUrl')}/__control/faults`, { method: 'POST', body: JSON.stringify(faults) });
+    if (!response.ok) throw new Error(`setFaults: ${response.status} ${await response.text()}`);
+  },
+  calls: secretsManagerCalls,
+  async put(name: string, secretString: string, stages?: string[]): Promise<string> {
+    const response = await fetch(`${inject('secretsManagerUrl')}/__control/secrets`, {
+      method: 'POST',
+      body: JSON.stringify({ name, secretString, ...(stages ? { stages } : {}) }),
+    });
+    return ((await response.json()) as { versionId: string }).versionId;
+  },
+};
