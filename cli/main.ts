@@ -2,6 +2,7 @@
 import { audit } from './commands/audit.ts';
 import { killSwitch, revocations, revoke } from './commands/controls.ts';
 import { keygen } from './commands/keygen.ts';
+import { cacheFlush, rotate } from './commands/rotate.ts';
 import { mint } from './commands/mint.ts';
 import { policyValidate } from './commands/policy-validate.ts';
 import { UsageError } from './usage-error.ts';
@@ -17,6 +18,10 @@ commands:
       Print a signed sandbox token (default lifetime 300 s, typ sandbox+jwt).
   policy validate FILE...
       Validate policy files offline against the schema; exit 1 naming the first bad field.
+  rotate CREDENTIAL [--policy policy/policy.json] [--region R] [--endpoint URL] [--no-flush]
+      Read the new value from stdin, store it as the new AWSCURRENT version (staged as AWSPENDING and read
+      back first), print old and new version ids, and flush the broker's caches (with --url/TOKEN_BROKER_URL
+      and an admin token). Uses your own AWS credentials (AWS_PROFILE, environment), not the broker's.
 
 admin commands (need --url URL or TOKEN_BROKER_URL, and an admin token: --token-file FILE or
 TOKEN_BROKER_ADMIN_TOKEN; mint one with: mint --key ADMIN_KEY --typ admin+jwt --claim role=...):
@@ -27,6 +32,10 @@ TOKEN_BROKER_ADMIN_TOKEN; mint one with: mint --key ADMIN_KEY --typ admin+jwt --
       Stream the ledger as NDJSON with its hash chains.
   audit verify [FILE|-]
       Recompute every chain of an export; exit 1 naming the first broken record.
+  audit holders CREDENTIAL --version VERSION_ID
+      Which sandboxes received that version of the credential, how often, and when last.
+  cache flush [CREDENTIAL]
+      Drop cached secret values in every isolate within seconds (all credentials without a name).
   revoke (--sub SANDBOX_ID | --jti TOKEN_ID) [--iss ISSUER] (--until ISO | --for 2h) [--reason TEXT]
       Refuse a sandbox's or one token's requests (401 token_revoked) until the given time.
   revocations [list] | revocations lift ID
@@ -51,6 +60,10 @@ export async function main(argv: string[]): Promise<number> {
         return await revocations(rest);
       case 'kill-switch':
         return await killSwitch(rest);
+      case 'rotate':
+        return await rotate(rest);
+      case 'cache':
+        return await cacheFlush(rest);
       case 'policy':
         if (rest[0] === 'validate') return await policyValidate(rest.slice(1));
         throw new UsageError(`unknown policy subcommand: ${rest[0] ?? '(none)'}`);

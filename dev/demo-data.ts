@@ -21,6 +21,16 @@ export const DEV_BROKER_PRINCIPAL: Principal = {
   allow: { actions: ['GetSecretValue', 'DescribeSecret'], secrets: DEMO_SECRETS.map((secret) => secret.name) },
 };
 
+/** The platform team's local identity for `token-broker rotate`: may write the demo secrets, unlike the broker. */
+export const DEV_ROTATOR_PRINCIPAL: Principal = {
+  accessKeyId: 'AKIDLOCALDEVROTATOR0',
+  secretAccessKey: 'local-dev-rotator-secret-access-key',
+  allow: {
+    actions: ['GetSecretValue', 'DescribeSecret', 'ListSecretVersionIds', 'PutSecretValue', 'UpdateSecretVersionStage'],
+    secrets: DEMO_SECRETS.map((secret) => secret.name),
+  },
+};
+
 export const DEV_ISSUER = 'https://dev-orchestrator.localhost';
 export const DEV_AUDIENCE = 'token-broker-dev';
 export const DEV_ADMIN_ISSUER = 'https://dev-platform.localhost';

@@ -16,7 +16,7 @@ import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { generateSigningKey } from '../src/sdk/generate-signing-key.ts';
-import { DEMO_SECRETS, DEV_ADMIN_AUDIENCE, DEV_ADMIN_ISSUER, DEV_AUDIENCE, DEV_BROKER_PRINCIPAL, DEV_ISSUER, DEV_REGION } from './demo-data.ts';
+import { DEMO_SECRETS, DEV_ADMIN_AUDIENCE, DEV_ADMIN_ISSUER, DEV_AUDIENCE, DEV_BROKER_PRINCIPAL, DEV_ISSUER, DEV_REGION, DEV_ROTATOR_PRINCIPAL } from './demo-data.ts';
 import { spawnGroup, waitForOutput } from './process-group.ts';
 import { startSecretsManagerServer } from './secrets-manager/server.ts';
 import { freePort } from './free-port.ts';
@@ -47,7 +47,7 @@ async function main(): Promise<void> {
   const secretsManager = await startSecretsManagerServer({
     port: await portOption(values['secrets-manager-port']),
     region: DEV_REGION,
-    principals: [DEV_BROKER_PRINCIPAL],
+    principals: [DEV_BROKER_PRINCIPAL, DEV_ROTATOR_PRINCIPAL],
     secrets: DEMO_SECRETS,
   });
   log(`local Secrets Manager on ${secretsManager.url} (demo secrets: ${DEMO_SECRETS.map((secret) => secret.name).join(', ')})`);
@@ -141,6 +141,12 @@ async function main(): Promise<void> {
       '',
       `  TOKEN_BROKER_ADMIN_TOKEN="$(npx token-broker mint --key ${relative(process.cwd(), adminKeyPath) || adminKeyPath} --iss ${DEV_ADMIN_ISSUER} --aud ${DEV_ADMIN_AUDIENCE} --sub you@dev --typ admin+jwt --claim role=token-broker-admin)" \\`,
       `    npx token-broker audit query --url ${brokerUrl} --all`,
+      '',
+      'Rotate the demo Codex token as the platform team (your own AWS identity; here the local rotator key):',
+      '',
+      `  printf %s at-DEMO-ROTATED-0001 | AWS_ACCESS_KEY_ID=${DEV_ROTATOR_PRINCIPAL.accessKeyId} AWS_SECRET_ACCESS_KEY=${DEV_ROTATOR_PRINCIPAL.secretAccessKey} \\`,
+      `    npx token-broker rotate codex --policy policy/dev.json --region ${DEV_REGION} --endpoint ${secretsManager.url} --url ${brokerUrl}`,
+      '  (with TOKEN_BROKER_ADMIN_TOKEN set as above, so the caches are flushed)',
       '',
     ].join('\n'),
   );

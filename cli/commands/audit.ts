@@ -18,6 +18,8 @@ export async function audit(args: string[]): Promise<number> {
       return auditExport(rest);
     case 'verify':
       return auditVerify(rest);
+    case 'holders':
+      return auditHolders(rest);
     default:
       throw new UsageError(`unknown audit subcommand: ${subcommand ?? '(none)'}`);
   }
@@ -63,6 +65,40 @@ async function auditExport(args: string[]): Promise<number> {
   const response = await adminGet(adminTarget(values), '/v1/admin/audit/export', { since: values.since, until: values.until });
   const body = Readable.fromWeb(response.body! as import('node:stream/web').ReadableStream);
   await pipeline(body, values.out ? createWriteStream(values.out) : process.stdout, { end: Boolean(values.out) });
+  return 0;
+}
+
+/** Which sandboxes received one version of a credential, and when last: tells when an old value can be revoked. */
+async function auditHolders(args: string[]): Promise<number> {
+  const { values, positionals } = parseOptions(args, { ...TARGET_OPTIONS, version: { type: 'string' } }, true);
+  if (positionals.length !== 1 || !values.version) throw new UsageError('usage: audit holders CREDENTIAL --version VERSION_ID');
+  const target = adminTarget(values);
+  const holders = new Map<string, { count: number; last: string }>();
+  let cursor: string | undefined;
+  do {
+    const response = await adminGet(target, '/v1/admin/audit', {
+      credential: positionals[0],
+      secret_version_id: values.version,
+      outcome: 'issued',
+      limit: '500',
+      cursor,
+    });
+    const page = (await response.json()) as { records: Array<{ sub: string | null; time: string }>; next_cursor: string | null };
+    for (const record of page.records) {
+      const sub = record.sub ?? '(unknown)';
+      const holder = holders.get(sub) ?? { count: 0, last: record.time };
+      holders.set(sub, { count: holder.count + 1, last: record.time > holder.last ? record.time : holder.last });
+    }
+    cursor = page.next_cursor ?? undefined;
+  } while (cursor);
+  const sorted = [...holders.entries()].sort(([a], [b]) => (a < b ? -1 : 1));
+  for (const [sub, holder] of sorted) process.stdout.write(`${sub}\t${holder.count}\t${holder.last}\n`);
+  const last = sorted.reduce((latest, [, holder]) => (holder.last > latest ? holder.last : latest), '');
+  process.stderr.write(
+    sorted.length === 0
+      ? `no sandbox received ${positionals[0]} version ${values.version}\n`
+      : `${sorted.length} sandboxes received ${positionals[0]} version ${values.version}; last issued ${last}\n`,
+  );
   return 0;
 }
 

@@ -316,4 +316,66 @@ describe('the platform team audits the dev stack with the CLI', () => {
     expect(noToken.code).toBe(2);
     expect(noToken.stderr).toContain('an admin token is required');
   }, 60_000);
+
+  it('rotates a credential with the CLI; audit holders names exactly the sandboxes that got the old version', async () => {
+    const adminToken = await mintSandboxToken({
+      privateJwk: JSON.parse(readFileSync(stackInfo.adminKeyPath, 'utf8')) as JWK,
+      issuer: stackInfo.adminIssuer,
+      audience: stackInfo.adminAudience,
+      subject: 'platform@e2e',
+      type: 'admin+jwt',
+      claims: { role: 'token-broker-admin' },
+    });
+    const env = { TOKEN_BROKER_URL: stackInfo.brokerUrl, TOKEN_BROKER_ADMIN_TOKEN: adminToken };
+    const issue = async (subject: string) => {
+      const response = await fetch(`${stackInfo.brokerUrl}/v1/credentials/openai-api-key`, {
+        method: 'POST',
+        headers: { Authorization: `Bearer ${await mint(subject, { team: 'research' })}` },
+      });
+      expect(response.status).toBe(200);
+      return (await response.json()) as { value: string; version_id: string };
+    };
+    const holders = async (version: string) => {
+      const result = await cli(['audit', 'holders', 'openai-api-key', '--version', version], env);
+      expect(result.code, result.stderr).toBe(0);
+      return result.stdout.trim() === '' ? [] : result.stdout.trim().split('\n').map((line) => line.split('\t')[0]!);
+    };
+
+    const first = await issue('sb-holder-1');
+    const oldVersion = first.version_id;
+    const earlier = (await holders(oldVersion)).filter((sub) => !sub.startsWith('sb-holder-'));
+    await issue('sb-holder-2');
+
+    const rotator = {
+      ...env,
+      AWS_ACCESS_KEY_ID: 'AKIDLOCALDEVROTATOR0',
+      AWS_SECRET_ACCESS_KEY: 'local-dev-rotator-secret-access-key',
+      AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+    };
+    const rotateArgs = ['rotate', 'openai-api-key', '--policy', 'policy/dev.json', '--region', 'us-east-1', '--endpoint', stackInfo.secretsManagerUrl];
+    const refused = await runCommand(process.execPath, [join(ROOT, 'bin', 'token-broker.js'), ...rotateArgs], {
+      env: { ...process.env, ...rotator } as Record<string, string>,
+      stdin: 'not a key with spaces',
+      timeoutMs: 30_000,
+    });
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain('the new value is not usable');
+    expect(refused.stderr).not.toContain('not a key with spaces');
+
+    const rotated = await runCommand(process.execPath, [join(ROOT, 'bin', 'token-broker.js'), ...rotateArgs], {
+      env: { ...process.env, ...rotator } as Record<string, string>,
+      stdin: 'sk-ROTATED-E2E-0001\n',
+      timeoutMs: 30_000,
+    });
+    expect(rotated.code, rotated.stderr).toBe(0);
+    const [, printedOld, printedNew] = /old version (\S+) \(now AWSPREVIOUS\)\n {2}new version (\S+) \(AWSCURRENT\)/.exec(rotated.stdout) ?? [];
+    expect(printedOld).toBe(oldVersion);
+    expect(rotated.stdout).toContain('broker caches flushed');
+
+    // After the flush (dev stack: one isolate, flushed directly), sandboxes get the new version.
+    const after = await issue('sb-holder-3');
+    expect(after).toEqual({ ...after, value: 'sk-ROTATED-E2E-0001', version_id: printedNew });
+    expect((await holders(oldVersion)).sort()).toEqual([...earlier, 'sb-holder-1', 'sb-holder-2'].sort());
+    expect(await holders(printedNew!)).toEqual(['sb-holder-3']);
+  }, 90_000);
 });
