@@ -12,6 +12,7 @@ import type { AdminDeps } from './routes/admin-action.ts';
 import { adminAuditRoutes } from './routes/admin-audit.ts';
 import { adminControlRoutes } from './routes/admin-controls.ts';
 import { credentialRoutes } from './routes/credentials.ts';
+import { tokenExchangeRoutes } from './routes/token-exchange.ts';
 import { healthRoutes } from './routes/healthz.ts';
 
 export type BrokerDeps = IssuanceDeps & AdminDeps;
@@ -21,6 +22,7 @@ type BrokerApp = Hono<{ Variables: AppVariables }>;
 const KNOWN_PATHS = [
   /^\/healthz$/,
   /^\/v1\/credentials\/[^/]+$/,
+  /^\/v1\/token$/,
   /^\/v1\/admin\/audit(\/export|\/prune)?$/,
   /^\/v1\/admin\/revocations(\/[^/]+)?$/,
   /^\/v1\/admin\/kill-switches(\/[^/]+)?$/,
@@ -49,6 +51,7 @@ export function createApp(deps: BrokerDeps): BrokerApp {
   const app = baseApp(deps.newId);
   app.route('/', healthRoutes());
   app.route('/', credentialRoutes(deps));
+  app.route('/', tokenExchangeRoutes(deps));
   app.route('/', adminAuditRoutes(deps));
   app.route('/', adminControlRoutes(deps));
   return app;

@@ -22,7 +22,12 @@ export function readBearerToken(header: string | null | undefined): string {
     const scheme = header.split(' ', 1)[0]!.slice(0, 16);
     throw new BrokerError('malformed_token', /^bearer$/i.test(scheme) ? 'Bearer credentials not token68' : 'not the Bearer scheme');
   }
-  const token = match[1]!;
+  return checkTokenSize(match[1]!);
+}
+
+/** For tokens that arrive outside a header (a form field): the same size rule. */
+export function checkTokenSize(token: string): string {
+  if (token.length === 0) throw new BrokerError('missing_token', 'empty token');
   if (token.length > MAX_TOKEN_BYTES) throw new BrokerError('token_too_large', `token of ${token.length} bytes`);
   return token;
 }

@@ -4,7 +4,7 @@
  * issued or denied, leaves exactly one audit record.
  */
 import { peekClaims, verifyToken } from '../auth/verify-token.ts';
-import { readBearerToken } from '../auth/bearer.ts';
+import { checkTokenSize, readBearerToken } from '../auth/bearer.ts';
 import type { KeySets } from '../auth/key-sets.ts';
 import { auditText, type AuditRecord } from '../audit/audit-record.ts';
 import type { Fingerprinter } from '../audit/fingerprint.ts';
@@ -34,8 +34,13 @@ export interface IssuanceDeps {
 
 export interface IssuanceRequest {
   requestId: string;
+  /** `credential.issue` (POST /v1/credentials/{name}) or `token.exchange` (POST /v1/token). */
+  action: 'credential.issue' | 'token.exchange';
   credentialName: string;
+  /** The Authorization header, for the credentials route. */
   authorization: string | null;
+  /** The token itself, for routes that carry it in the body (RFC 8693 `subject_token`). */
+  token?: string;
   clientIp: string | null;
   userAgent: string | null;
   /** Keeps work (a background cache refresh) alive after the response: the Worker's ctx.waitUntil. */
@@ -63,7 +68,7 @@ export async function issueCredential(request: IssuanceRequest, deps: IssuanceDe
       throw new BrokerError('invalid_request', 'credential name has invalid syntax');
     }
 
-    const token = readBearerToken(request.authorization);
+    const token = request.token !== undefined ? checkTokenSize(request.token) : readBearerToken(request.authorization);
     labelWithUnverifiedClaims(record, token);
 
     const { claims } = await verifyToken(token, {
@@ -136,7 +141,7 @@ function newAuditRecord(request: IssuanceRequest, now: Date): AuditRecord {
     type: 'audit',
     time: now.toISOString(),
     request_id: request.requestId,
-    action: 'credential.issue',
+    action: request.action,
     outcome: 'denied',
     reason: null,
     detail: null,

@@ -5,6 +5,7 @@ import { negotiateFormat } from '../http/negotiate.ts';
 import { errorResponse, jsonResponse, textResponse } from '../http/responses.ts';
 import { issueCredential, type IssuanceDeps } from '../issuance/issue-credential.ts';
 import type { AppVariables } from '../app-variables.ts';
+import { waitUntilOf } from './wait-until.ts';
 
 export function credentialRoutes(deps: IssuanceDeps): Hono<{ Variables: AppVariables }> {
   const routes = new Hono<{ Variables: AppVariables }>();
@@ -15,6 +16,7 @@ export function credentialRoutes(deps: IssuanceDeps): Hono<{ Variables: AppVaria
       const issuance = await issueCredential(
         {
           requestId,
+          action: 'credential.issue',
           credentialName: c.req.param('name'),
           authorization: c.req.header('Authorization') ?? null,
           clientIp: c.req.header('CF-Connecting-IP') ?? null,
@@ -51,14 +53,4 @@ export function credentialRoutes(deps: IssuanceDeps): Hono<{ Variables: AppVaria
   });
 
   return routes;
-}
-
-/** The request's waitUntil when running in a Worker; absent when the app is driven without one. */
-function waitUntilOf(c: { executionCtx: ExecutionContext }): ((work: Promise<unknown>) => void) | undefined {
-  try {
-    const ctx = c.executionCtx;
-    return (work) => ctx.waitUntil(work);
-  } catch {
-    return undefined;
-  }
 }
