@@ -1,6 +1,7 @@
 /** `token-broker <command>`: the orchestrator's and the platform team's tools. */
 import { audit } from './commands/audit.ts';
 import { killSwitch, revocations, revoke } from './commands/controls.ts';
+import { doctor } from './commands/doctor.ts';
 import { keygen } from './commands/keygen.ts';
 import { cacheFlush, rotate } from './commands/rotate.ts';
 import { mint } from './commands/mint.ts';
@@ -34,6 +35,9 @@ TOKEN_BROKER_ADMIN_TOKEN; mint one with: mint --key ADMIN_KEY --typ admin+jwt --
       Recompute every chain of an export; exit 1 naming the first broken record.
   audit holders CREDENTIAL --version VERSION_ID
       Which sandboxes received that version of the credential, how often, and when last.
+  doctor
+      Check a deployed broker: reachable, policy valid, Secrets Manager reachable for each credential
+      (metadata only, never a value), every ledger shard writable. Exit 1 on any problem.
   cache flush [CREDENTIAL]
       Drop cached secret values in every isolate within seconds (all credentials without a name).
   revoke (--sub SANDBOX_ID | --jti TOKEN_ID) [--iss ISSUER] (--until ISO | --for 2h) [--reason TEXT]
@@ -64,6 +68,8 @@ export async function main(argv: string[]): Promise<number> {
         return await rotate(rest);
       case 'cache':
         return await cacheFlush(rest);
+      case 'doctor':
+        return await doctor(rest);
       case 'policy':
         if (rest[0] === 'validate') return await policyValidate(rest.slice(1));
         throw new UsageError(`unknown policy subcommand: ${rest[0] ?? '(none)'}`);

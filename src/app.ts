@@ -11,6 +11,7 @@ import type { IssuanceDeps } from './issuance/issue-credential.ts';
 import type { AdminDeps } from './routes/admin-action.ts';
 import { adminAuditRoutes } from './routes/admin-audit.ts';
 import { adminControlRoutes } from './routes/admin-controls.ts';
+import { adminDoctorRoutes } from './routes/admin-doctor.ts';
 import { credentialRoutes } from './routes/credentials.ts';
 import { tokenExchangeRoutes } from './routes/token-exchange.ts';
 import { healthRoutes } from './routes/healthz.ts';
@@ -27,6 +28,7 @@ const KNOWN_PATHS = [
   /^\/v1\/admin\/revocations(\/[^/]+)?$/,
   /^\/v1\/admin\/kill-switches(\/[^/]+)?$/,
   /^\/v1\/admin\/cache\/flush$/,
+  /^\/v1\/admin\/doctor$/,
 ];
 
 function baseApp(newId: () => string): BrokerApp {
@@ -54,6 +56,7 @@ export function createApp(deps: BrokerDeps): BrokerApp {
   app.route('/', tokenExchangeRoutes(deps));
   app.route('/', adminAuditRoutes(deps));
   app.route('/', adminControlRoutes(deps));
+  app.route('/', adminDoctorRoutes(deps));
   return app;
 }
 

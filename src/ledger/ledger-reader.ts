@@ -1,4 +1,5 @@
 /** Reads across all ledger shards: merged queries, streamed exports, retention. */
+import type { AuditRecord } from '../audit/audit-record.ts';
 import type { LedgerNamespace } from './durable-object-ledger.ts';
 import { shardStub } from './durable-object-ledger.ts';
 import type { LedgerRecord } from './ledger-record.ts';
@@ -58,6 +59,20 @@ export class LedgerReader {
         }
       },
     });
+  }
+
+  /** Appends a probe record to every shard: proves each one is writable right now. */
+  async probe(record: AuditRecord): Promise<Array<{ shard: number; ok: boolean; seq?: number; error?: string }>> {
+    return Promise.all(
+      this.#shards().map(async (shard) => {
+        try {
+          const written = (await shardStub(this.namespace, shard).append(shard, record)) as LedgerRecord;
+          return { shard, ok: true, seq: written.seq };
+        } catch (error) {
+          return { shard, ok: false, error: (error as Error).name };
+        }
+      }),
+    );
   }
 
   async prune(before: string): Promise<{ pruned: number[] }> {

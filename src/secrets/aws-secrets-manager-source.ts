@@ -3,7 +3,7 @@
  * out after at most 3 s, throttling and 5xx are retried with full-jitter backoff, and everything stops at
  * the request's deadline so a slow or silent upstream becomes `upstream_unavailable`, never a hang.
  */
-import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { DescribeSecretCommand, GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { BrokerError } from '../errors.ts';
 import type { SecretRef, SecretSource, SecretVersion } from './secret-source.ts';
 
@@ -73,6 +73,18 @@ export class AwsSecretsManagerSource implements SecretSource {
     throw lastError;
   }
 
+  async describeCurrent(ref: SecretRef, { deadlineAt }: { deadlineAt: number }): Promise<{ versionId: string }> {
+    const timeout = AbortSignal.timeout(Math.max(1, Math.min(MAX_ATTEMPT_MS, deadlineAt - Date.now())));
+    try {
+      const output = await raceAbort(this.#client.send(new DescribeSecretCommand({ SecretId: ref.secretId }), { abortSignal: timeout }), timeout);
+      const current = Object.entries(output.VersionIdsToStages ?? {}).find(([, stages]) => stages.includes('AWSCURRENT'));
+      if (!current) throw new BrokerError('upstream_error', 'DescribeSecret shows no AWSCURRENT version');
+      return { versionId: current[0] };
+    } catch (error) {
+      throw classify(error, timeout.aborted, 'DescribeSecret');
+    }
+  }
+
   async #attempt(ref: SecretRef, timeoutMs: number): Promise<SecretVersion> {
     const timeout = AbortSignal.timeout(timeoutMs);
     try {
@@ -106,13 +118,13 @@ function raceAbort<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
   });
 }
 
-function classify(error: unknown, timedOut: boolean): BrokerError {
+function classify(error: unknown, timedOut: boolean, operation = 'GetSecretValue'): BrokerError {
   if (error instanceof BrokerError) return error;
-  if (timedOut) return new BrokerError('upstream_unavailable', 'GetSecretValue attempt timed out');
+  if (timedOut) return new BrokerError('upstream_unavailable', `${operation} attempt timed out`);
   const name = (error as { name?: string })?.name ?? 'unknown';
   const status = (error as { $metadata?: { httpStatusCode?: number } })?.$metadata?.httpStatusCode;
   // Only names and statuses are recorded: SDK messages are not ours to vouch for.
-  const detail = `GetSecretValue ${name}${status ? ` (HTTP ${status})` : ''}`;
+  const detail = `${operation} ${name}${status ? ` (HTTP ${status})` : ''}`;
   if (REFUSALS.has(name)) return new BrokerError('upstream_error', detail);
   return new BrokerError('upstream_unavailable', detail);
 }

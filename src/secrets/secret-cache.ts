@@ -75,6 +75,11 @@ export class SecretCache {
     return { version: await this.#load(ref, deadlineAt), servedStale: false };
   }
 
+  /** The secret's current version id, straight from the source (never cached): for health checks. */
+  describeCurrent(ref: SecretRef, options: { deadlineAt: number }): Promise<{ versionId: string }> {
+    return this.source.describeCurrent(ref, options);
+  }
+
   /** Drops one secret's entry, or all entries. The next request fetches afresh. */
   flush(secretId?: string): void {
     this.#generation++;

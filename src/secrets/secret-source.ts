@@ -18,4 +18,6 @@ export interface SecretSource {
    * `upstream_unavailable` (unreachable, failing or too slow). Gives up by `deadlineAt` (epoch ms).
    */
   getCurrent(ref: SecretRef, options: { deadlineAt: number }): Promise<SecretVersion>;
+  /** The AWSCURRENT version id from the secret's metadata (DescribeSecret): a reachability check that reads no value. */
+  describeCurrent(ref: SecretRef, options: { deadlineAt: number }): Promise<{ versionId: string }>;
 }

@@ -378,4 +378,25 @@ describe('the platform team audits the dev stack with the CLI', () => {
     expect((await holders(oldVersion)).sort()).toEqual([...earlier, 'sb-holder-1', 'sb-holder-2'].sort());
     expect(await holders(printedNew!)).toEqual(['sb-holder-3']);
   }, 90_000);
+
+  it('doctor checks the running broker without revealing any value', async () => {
+    const adminToken = await mintSandboxToken({
+      privateJwk: JSON.parse(readFileSync(stackInfo.adminKeyPath, 'utf8')) as JWK,
+      issuer: stackInfo.adminIssuer,
+      audience: stackInfo.adminAudience,
+      subject: 'platform@e2e',
+      type: 'admin+jwt',
+      claims: { role: 'token-broker-admin' },
+    });
+    const result = await cli(['doctor'], { TOKEN_BROKER_URL: stackInfo.brokerUrl, TOKEN_BROKER_ADMIN_TOKEN: adminToken });
+    expect(result.code, result.stdout + result.stderr).toBe(0);
+    expect(result.stdout).toMatch(/^ok {3}broker reachable at http:\/\/127\.0\.0\.1:\d+; configuration and policy valid$/m);
+    expect(result.stdout).toMatch(/^ok {3}credential codex: secret demo\/codex reachable, AWSCURRENT \S+$/m);
+    expect(result.stdout).toContain('ok   ledger: 4 of 4 shards writable');
+    expect(result.stdout).toContain('broker healthy');
+    expect(result.stdout).not.toContain(DEMO_CODEX_ACCESS_TOKEN);
+    const unreachable = await cli(['doctor'], { TOKEN_BROKER_URL: 'http://127.0.0.1:9', TOKEN_BROKER_ADMIN_TOKEN: adminToken });
+    expect(unreachable.code).toBe(1);
+    expect(unreachable.stdout).toContain('FAIL broker unreachable at http://127.0.0.1:9');
+  }, 60_000);
 });
