@@ -15,6 +15,7 @@ import { adminDoctorRoutes } from './routes/admin-doctor.ts';
 import { credentialRoutes } from './routes/credentials.ts';
 import { tokenExchangeRoutes } from './routes/token-exchange.ts';
 import { healthRoutes } from './routes/healthz.ts';
+import { openApiRoutes } from './routes/openapi.ts';
 
 export type BrokerDeps = IssuanceDeps & AdminDeps;
 type BrokerApp = Hono<{ Variables: AppVariables }>;
@@ -22,6 +23,7 @@ type BrokerApp = Hono<{ Variables: AppVariables }>;
 /** Paths the broker serves; a request to one of them with another method is a 405, not a 404. */
 const KNOWN_PATHS = [
   /^\/healthz$/,
+  /^\/openapi\.json$/,
   /^\/v1\/credentials\/[^/]+$/,
   /^\/v1\/token$/,
   /^\/v1\/admin\/audit(\/export|\/prune)?$/,
@@ -52,6 +54,7 @@ function baseApp(newId: () => string): BrokerApp {
 export function createApp(deps: BrokerDeps): BrokerApp {
   const app = baseApp(deps.newId);
   app.route('/', healthRoutes());
+  app.route('/', openApiRoutes());
   app.route('/', credentialRoutes(deps));
   app.route('/', tokenExchangeRoutes(deps));
   app.route('/', adminAuditRoutes(deps));
