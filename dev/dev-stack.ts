@@ -20,7 +20,7 @@ import { DEMO_SECRETS, DEV_ADMIN_AUDIENCE, DEV_ADMIN_ISSUER, DEV_AUDIENCE, DEV_B
 import { spawnGroup, waitForOutput } from './process-group.ts';
 import { startSecretsManagerServer } from './secrets-manager/server.ts';
 import { freePort } from './free-port.ts';
-import { writeDevWranglerConfig } from './dev-wrangler-config.ts';
+import { writeWranglerConfigWithPolicy } from '../scripts/wrangler-config-with-policy.ts';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -77,7 +77,7 @@ async function main(): Promise<void> {
     [
       join(ROOT, 'node_modules', 'wrangler', 'bin', 'wrangler.js'),
       'dev',
-      '--config', await writeDevWranglerConfig({ root: ROOT, stateDir, policyPath }),
+      '--config', await writeWranglerConfigWithPolicy({ root: ROOT, outDir: stateDir, policyPath }),
       '--ip', '127.0.0.1',
       '--port', String(port),
       '--inspector-port', String(await freePort()),

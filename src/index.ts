@@ -38,6 +38,9 @@ export function buildApp(env: BrokerEnv, document: unknown = policyDocument, ove
   try {
     const config = readConfig(env);
     const policy = compilePolicy(document);
+    if (config.environment !== undefined && policy.environment !== undefined && config.environment !== policy.environment) {
+      throw new ConfigInvalidError('BROKER_ENVIRONMENT', `is "${config.environment}" but the bundled policy is for "${policy.environment}"`);
+    }
     const secrets = new SecretCache(new AwsSecretsManagerSource(config.aws), { clock: () => clock().getTime() });
     const cacheControl = cacheControlClient(config.cacheControl);
     return createApp({

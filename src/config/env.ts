@@ -21,6 +21,8 @@ export interface BrokerEnv {
   AUDIT_RETENTION_DAYS?: string;
   /** Secret key for value fingerprints in audit records (at least 32 characters). */
   AUDIT_HMAC_KEY?: string;
+  /** The deployment this Worker is (staging, production); must match the policy's `environment` when both are set. */
+  BROKER_ENVIRONMENT?: string;
   /** Upper bound for the upstream part of one request, in ms (default 4000; at most 4500 so answers stay under 5 s). */
   UPSTREAM_DEADLINE_MS?: string;
 }
@@ -32,6 +34,7 @@ export interface BrokerConfig {
     credentials: { accessKeyId: string; secretAccessKey: string; sessionToken: string | undefined };
   };
   upstreamDeadlineMs: number;
+  environment: string | undefined;
   ledger: { namespace: DurableObjectNamespace<import('../ledger/ledger-shard.ts').LedgerShard>; shards: number };
   cacheControl: DurableObjectNamespace<import('../secrets/cache-control.ts').CacheControl>;
   auditHmacKey: string;
@@ -88,6 +91,7 @@ export function readConfig(env: BrokerEnv): BrokerConfig {
   }
 
   return {
+    environment: optional(env, 'BROKER_ENVIRONMENT'),
     ledger: { namespace: env.LEDGER, shards },
     cacheControl: env.CACHE_CONTROL,
     auditHmacKey,

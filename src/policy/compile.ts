@@ -55,6 +55,7 @@ export interface CompiledAdmin {
 export interface CompiledPolicy {
   readonly issuers: ReadonlyMap<string, CompiledIssuer>;
   readonly credentials: ReadonlyMap<string, CompiledCredential>;
+  readonly environment: string | undefined;
   /** Absent when the policy declares no admin access: every admin route then answers 403. */
   readonly admin: CompiledAdmin | undefined;
 }
@@ -110,7 +111,7 @@ function compileValidated(policy: PolicyDocument): CompiledPolicy {
       }),
     );
   }
-  return Object.freeze({ issuers, credentials, admin: policy.admin ? compileAdmin(policy.admin, issuers) : undefined });
+  return Object.freeze({ issuers, credentials, environment: policy.environment, admin: policy.admin ? compileAdmin(policy.admin, issuers) : undefined });
 }
 
 function compileAdmin(admin: AdminDocument, sandboxIssuers: ReadonlyMap<string, CompiledIssuer>): CompiledAdmin {

@@ -120,6 +120,8 @@ const adminSchema = z.strictObject({
 export const policySchema = z.strictObject({
   $schema: z.optional(z.string()),
   version: z.literal(1),
+  /** Which deployment this policy is for; checked against the Worker's BROKER_ENVIRONMENT at startup. */
+  environment: z.optional(z.string().check(z.regex(/^[a-z][a-z0-9-]{0,31}$/, 'must be a short lowercase name'))),
   issuers: z
     .record(nonEmpty(512), issuerSchema)
     .check(z.refine((issuers) => Object.keys(issuers).length > 0, { message: 'needs at least one issuer' })),

@@ -28,8 +28,10 @@ async function cli(args: string[], input?: string): Promise<{ code: number; stdo
 
 describe('token-broker policy validate', () => {
   it('accepts every shipped policy', async () => {
-    const result = await cli(['policy', 'validate', 'policy/policy.json', 'policy/dev.json']);
-    expect(result.stdout).toBe('policy/policy.json: ok (1 issuers, 2 credentials)\npolicy/dev.json: ok (1 issuers, 2 credentials)\n');
+    const result = await cli(['policy', 'validate', 'policy/policy.json', 'policy/staging.json', 'policy/dev.json']);
+    expect(result.stdout).toBe(
+      'policy/policy.json: ok (1 issuers, 2 credentials)\npolicy/staging.json: ok (1 issuers, 2 credentials)\npolicy/dev.json: ok (1 issuers, 2 credentials)\n',
+    );
     expect(result.code).toBe(0);
   });
 

@@ -40,6 +40,16 @@ describe('fail closed on invalid configuration', () => {
     expect(logs.audit()).toEqual([expect.objectContaining({ outcome: 'denied', reason: 'config_invalid', credential: 'codex' })]);
   });
 
+  it('refuses a policy bundled for another environment', async () => {
+    const app = buildApp({ ...baseEnv, BROKER_ENVIRONMENT: 'production' } as Record<string, string>, { ...(policyDocument as object), environment: 'staging' });
+    const [line] = logs.lines();
+    expect(JSON.parse(line!)).toMatchObject({ type: 'config_invalid', field: 'BROKER_ENVIRONMENT' });
+    expect(JSON.parse(line!).problem).toBe('is "production" but the bundled policy is for "staging"');
+    expect((await call(app)).body.error?.code).toBe('config_invalid');
+    const matching = buildApp({ ...baseEnv, BROKER_ENVIRONMENT: 'staging' } as Record<string, string>, { ...(policyDocument as object), environment: 'staging' });
+    expect((await call(matching, '/healthz')).status).toBe(200);
+  });
+
   it.each([
     ['credentials.codex.secret.id', (doc: any) => (doc.credentials.codex.secret.id = '')],
     ['credentials.codex.secret.json_kye', (doc: any) => (doc.credentials.codex.secret.json_kye = 'x')],
