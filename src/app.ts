@@ -4,7 +4,7 @@
  */
 import { Hono } from 'hono';
 import type { AppVariables } from './app-variables.ts';
-import type { AuditRecord } from './audit/audit-record.ts';
+import { newAuditRecord } from './audit/audit-record.ts';
 import { BrokerError, toBrokerError } from './errors.ts';
 import { errorResponse } from './http/responses.ts';
 import type { IssuanceDeps } from './issuance/issue-credential.ts';
@@ -73,26 +73,15 @@ export function createFailClosedApp(options: { newId: () => string; log: (line: 
     const requestId = c.get('requestId');
     const credential = /^\/v1\/credentials\/([^/]+)$/.exec(c.req.path)?.[1];
     if (credential !== undefined) {
-      const record: AuditRecord = {
-        type: 'audit',
-        time: options.clock().toISOString(),
-        request_id: requestId,
+      const record = newAuditRecord({
+        time: options.clock(),
+        requestId,
         action: 'credential.issue',
-        outcome: 'denied',
-        reason: 'config_invalid',
-        detail: 'broker configuration invalid at startup',
-        token_verified: false,
-        iss: null,
-        sub: null,
-        jti: null,
-        credential: credential.slice(0, 64),
-        secret_version_id: null,
-        issuance_id: null,
-        served_stale: false,
-        value_fingerprint: null,
-        client_ip: c.req.header('CF-Connecting-IP')?.slice(0, 64) ?? null,
-        user_agent: c.req.header('User-Agent')?.slice(0, 256) ?? null,
-      };
+        credential,
+        clientIp: c.req.header('CF-Connecting-IP') ?? null,
+        userAgent: c.req.header('User-Agent') ?? null,
+      });
+      Object.assign(record, { reason: 'config_invalid', detail: 'broker configuration invalid at startup' });
       // The ledger's own configuration may be what is broken, so this record goes to the log only.
       options.log(JSON.stringify(record));
     }

@@ -42,3 +42,37 @@ export function auditText(value: unknown, max = MAX_AUDIT_FIELD_LENGTH): string 
   if (typeof value !== 'string') return null;
   return value.length > max ? `${value.slice(0, max)}…[${value.length} chars]` : value;
 }
+
+/**
+ * A record for an attempt that has not got anywhere yet: a denial with no reason and no identity. Each
+ * step of the request fills in what it learns.
+ */
+export function newAuditRecord(start: {
+  time: Date;
+  requestId: string;
+  action: string;
+  credential?: string | null;
+  clientIp: string | null;
+  userAgent: string | null;
+}): AuditRecord {
+  return {
+    type: 'audit',
+    time: start.time.toISOString(),
+    request_id: start.requestId,
+    action: start.action,
+    outcome: 'denied',
+    reason: null,
+    detail: null,
+    token_verified: false,
+    iss: null,
+    sub: null,
+    jti: null,
+    credential: auditText(start.credential ?? null, 64),
+    secret_version_id: null,
+    issuance_id: null,
+    served_stale: false,
+    value_fingerprint: null,
+    client_ip: auditText(start.clientIp, 64),
+    user_agent: auditText(start.userAgent),
+  };
+}

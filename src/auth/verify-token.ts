@@ -59,7 +59,8 @@ export async function verifyToken(token: string, context: VerifyContext): Promis
 
   const unverified = peekClaims(token);
   if (!unverified) throw new BrokerError('malformed_token', 'payload is not a JSON object');
-  if (typeof unverified.iss !== 'string') throw new BrokerError('missing_claim', 'iss');
+  if (unverified.iss === undefined) throw new BrokerError('missing_claim', 'iss');
+  if (typeof unverified.iss !== 'string') throw new BrokerError('invalid_claim', 'iss is not a string');
   const issuer = context.issuers.get(unverified.iss);
   if (!issuer) throw new BrokerError('unknown_issuer', 'iss not in policy');
   if (!(issuer.algorithms as readonly string[]).includes(alg)) {

@@ -6,7 +6,7 @@
 import { peekClaims, verifyToken } from '../auth/verify-token.ts';
 import { checkTokenSize, readBearerToken } from '../auth/bearer.ts';
 import type { KeySets } from '../auth/key-sets.ts';
-import { auditText, type AuditRecord } from '../audit/audit-record.ts';
+import { auditText, newAuditRecord, type AuditRecord } from '../audit/audit-record.ts';
 import type { Fingerprinter } from '../audit/fingerprint.ts';
 import { BrokerError, isTokenError, toBrokerError } from '../errors.ts';
 import { checkSandboxLimit, countInvalidToken, type RateLimits } from '../limits/rate-limits.ts';
@@ -57,7 +57,14 @@ export interface Issuance {
 }
 
 export async function issueCredential(request: IssuanceRequest, deps: IssuanceDeps): Promise<Issuance> {
-  const record = newAuditRecord(request, deps.clock());
+  const record = newAuditRecord({
+    time: deps.clock(),
+    requestId: request.requestId,
+    action: request.action,
+    credential: request.credentialName,
+    clientIp: request.clientIp,
+    userAgent: request.userAgent,
+  });
   const deadlineAt = deps.clock().getTime() + deps.deadlineMs;
   let recorded = false;
   try {
@@ -134,29 +141,6 @@ export async function issueCredential(request: IssuanceRequest, deps: IssuanceDe
 
 function verifiedIssuerLeeway(policy: CompiledPolicy, iss: string): number {
   return policy.issuers.get(iss)?.clockLeewaySeconds ?? 0;
-}
-
-function newAuditRecord(request: IssuanceRequest, now: Date): AuditRecord {
-  return {
-    type: 'audit',
-    time: now.toISOString(),
-    request_id: request.requestId,
-    action: request.action,
-    outcome: 'denied',
-    reason: null,
-    detail: null,
-    token_verified: false,
-    iss: null,
-    sub: null,
-    jti: null,
-    credential: auditText(request.credentialName, 64),
-    secret_version_id: null,
-    issuance_id: null,
-    served_stale: false,
-    value_fingerprint: null,
-    client_ip: auditText(request.clientIp, 64),
-    user_agent: auditText(request.userAgent),
-  };
 }
 
 /** For denials, record what the token claimed (flagged unverified): it tells the team who is knocking. */

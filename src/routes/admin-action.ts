@@ -3,7 +3,7 @@
  */
 import type { Context } from 'hono';
 import type { AppVariables } from '../app-variables.ts';
-import { auditText, type AuditRecord } from '../audit/audit-record.ts';
+import { auditText, newAuditRecord } from '../audit/audit-record.ts';
 import { authenticateAdmin, authorizeAdmin } from '../auth/authenticate-admin.ts';
 import type { KeySets } from '../auth/key-sets.ts';
 import type { VerifiedToken } from '../auth/verify-token.ts';
@@ -41,26 +41,13 @@ export async function adminAction(
   run: (admin: VerifiedToken) => Promise<{ detail: string; response: Response }>,
 ): Promise<Response> {
   const requestId = c.get('requestId');
-  const record: AuditRecord = {
-    type: 'audit',
-    time: deps.clock().toISOString(),
-    request_id: requestId,
+  const record = newAuditRecord({
+    time: deps.clock(),
+    requestId,
     action,
-    outcome: 'denied',
-    reason: null,
-    detail: null,
-    token_verified: false,
-    iss: null,
-    sub: null,
-    jti: null,
-    credential: null,
-    secret_version_id: null,
-    issuance_id: null,
-    served_stale: false,
-    value_fingerprint: null,
-    client_ip: auditText(c.req.header('CF-Connecting-IP') ?? null, 64),
-    user_agent: auditText(c.req.header('User-Agent') ?? null),
-  };
+    clientIp: c.req.header('CF-Connecting-IP') ?? null,
+    userAgent: c.req.header('User-Agent') ?? null,
+  });
   try {
     const admin = await authenticateAdmin(
       { authorization: c.req.header('Authorization') ?? null, accessAssertion: c.req.header('Cf-Access-Jwt-Assertion') ?? null },

@@ -5,7 +5,7 @@
  */
 import { Hono } from 'hono';
 import type { AppVariables } from '../app-variables.ts';
-import { auditText, type AuditRecord } from '../audit/audit-record.ts';
+import { auditText, newAuditRecord } from '../audit/audit-record.ts';
 import { toBrokerError } from '../errors.ts';
 import { jsonResponse } from '../http/responses.ts';
 import { adminAction, type AdminDeps } from './admin-action.ts';
@@ -27,26 +27,15 @@ export function adminDoctorRoutes(deps: AdminDeps & { deadlineMs: number }): Hon
           }),
         ),
       );
-      const probe: AuditRecord = {
-        type: 'audit',
-        time: deps.clock().toISOString(),
-        request_id: c.get('requestId'),
-        action: 'admin.doctor.probe',
+      const probe = newAuditRecord({ time: deps.clock(), requestId: c.get('requestId'), action: 'admin.doctor.probe', clientIp: null, userAgent: null });
+      Object.assign(probe, {
         outcome: 'admin',
-        reason: null,
         detail: 'ledger write probe',
         token_verified: true,
         iss: auditText(admin.claims.iss),
         sub: auditText(admin.claims.sub),
         jti: auditText(admin.claims.jti),
-        credential: null,
-        secret_version_id: null,
-        issuance_id: null,
-        served_stale: false,
-        value_fingerprint: null,
-        client_ip: null,
-        user_agent: null,
-      };
+      });
       const ledger = await deps.ledgerReader.probe(probe);
       const cacheControl = await deps.cacheControl.generations().then(
         () => ({ ok: true }),

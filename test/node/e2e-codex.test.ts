@@ -105,6 +105,18 @@ function mint(subject: string, claims: Record<string, unknown> = {}, audience?: 
   });
 }
 
+/** An admin token from the dev stack's generated platform key, as the platform team would mint one. */
+function mintAdminToken(): Promise<string> {
+  return mintSandboxToken({
+    privateJwk: JSON.parse(readFileSync(stackInfo.adminKeyPath, 'utf8')) as JWK,
+    issuer: stackInfo.adminIssuer,
+    audience: stackInfo.adminAudience,
+    subject: 'platform@e2e',
+    type: 'admin+jwt',
+    claims: { role: 'token-broker-admin' },
+  });
+}
+
 function freshCodexHome(label: string): string {
   return mkdtempSync(join(work, `codex-home-${label}-`));
 }
@@ -239,14 +251,7 @@ describe('the platform team audits the dev stack with the CLI', () => {
       });
       expect(response.status).toBe(200);
     }
-    const adminToken = await mintSandboxToken({
-      privateJwk: JSON.parse(readFileSync(stackInfo.adminKeyPath, 'utf8')) as JWK,
-      issuer: stackInfo.adminIssuer,
-      audience: stackInfo.adminAudience,
-      subject: 'platform@e2e',
-      type: 'admin+jwt',
-      claims: { role: 'token-broker-admin' },
-    });
+    const adminToken = await mintAdminToken();
     const env = { TOKEN_BROKER_URL: stackInfo.brokerUrl, TOKEN_BROKER_ADMIN_TOKEN: adminToken };
 
     const query = await cli(['audit', 'query', '--sub', subject, '--limit', '2', '--all'], env);
@@ -284,14 +289,7 @@ describe('the platform team audits the dev stack with the CLI', () => {
   }, 60_000);
 
   it('revokes a sandbox and flips a kill switch from the CLI; the broker obeys at once', async () => {
-    const adminToken = await mintSandboxToken({
-      privateJwk: JSON.parse(readFileSync(stackInfo.adminKeyPath, 'utf8')) as JWK,
-      issuer: stackInfo.adminIssuer,
-      audience: stackInfo.adminAudience,
-      subject: 'platform@e2e',
-      type: 'admin+jwt',
-      claims: { role: 'token-broker-admin' },
-    });
+    const adminToken = await mintAdminToken();
     const env = { TOKEN_BROKER_URL: stackInfo.brokerUrl, TOKEN_BROKER_ADMIN_TOKEN: adminToken };
     const fetchCodex = async (subject: string) => {
       const response = await fetch(`${stackInfo.brokerUrl}/v1/credentials/codex`, { method: 'POST', headers: { Authorization: `Bearer ${await mint(subject)}` } });
@@ -318,14 +316,7 @@ describe('the platform team audits the dev stack with the CLI', () => {
   }, 60_000);
 
   it('rotates a credential with the CLI; audit holders names exactly the sandboxes that got the old version', async () => {
-    const adminToken = await mintSandboxToken({
-      privateJwk: JSON.parse(readFileSync(stackInfo.adminKeyPath, 'utf8')) as JWK,
-      issuer: stackInfo.adminIssuer,
-      audience: stackInfo.adminAudience,
-      subject: 'platform@e2e',
-      type: 'admin+jwt',
-      claims: { role: 'token-broker-admin' },
-    });
+    const adminToken = await mintAdminToken();
     const env = { TOKEN_BROKER_URL: stackInfo.brokerUrl, TOKEN_BROKER_ADMIN_TOKEN: adminToken };
     const issue = async (subject: string) => {
       const response = await fetch(`${stackInfo.brokerUrl}/v1/credentials/openai-api-key`, {
@@ -380,14 +371,7 @@ describe('the platform team audits the dev stack with the CLI', () => {
   }, 90_000);
 
   it('doctor checks the running broker without revealing any value', async () => {
-    const adminToken = await mintSandboxToken({
-      privateJwk: JSON.parse(readFileSync(stackInfo.adminKeyPath, 'utf8')) as JWK,
-      issuer: stackInfo.adminIssuer,
-      audience: stackInfo.adminAudience,
-      subject: 'platform@e2e',
-      type: 'admin+jwt',
-      claims: { role: 'token-broker-admin' },
-    });
+    const adminToken = await mintAdminToken();
     const result = await cli(['doctor'], { TOKEN_BROKER_URL: stackInfo.brokerUrl, TOKEN_BROKER_ADMIN_TOKEN: adminToken });
     expect(result.code, result.stdout + result.stderr).toBe(0);
     expect(result.stdout).toMatch(/^ok {3}broker reachable at http:\/\/127\.0\.0\.1:\d+; configuration and policy valid$/m);
