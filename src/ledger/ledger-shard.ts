@@ -21,6 +21,14 @@ type Head = {
 export class LedgerShard extends DurableObject {
   readonly #sql: SqlStorage;
   #head: Head;
+  /**
+   * Incident controls mirrored in memory: this object is their only writer, so the copies stay exact, and
+   * every redemption checks them without a query.
+   */
+  readonly #killSwitches = new Set<string>();
+  readonly #revocations = new Map<string, Revocation>();
+  /** When the alarm is set for (ms), so that most redemptions need not ask storage. */
+  #alarmAt: number | null | undefined;
 
   constructor(ctx: DurableObjectState, env: unknown) {
     super(ctx, env as never);
@@ -75,6 +83,10 @@ export class LedgerShard extends DurableObject {
       );
     `);
     this.#head = this.#readHead();
+    for (const { credential } of this.#sql.exec<{ credential: string }>('SELECT credential FROM kill_switches')) this.#killSwitches.add(credential);
+    for (const revocation of this.#sql.exec<Revocation>('SELECT id, kind, iss, value, until, reason, created_at, created_by FROM revocations')) {
+      this.#revocations.set(revocation.id, revocation);
+    }
   }
 
   /** Appends one record (a denial, or any attempt that redeems nothing). */
@@ -92,29 +104,31 @@ export class LedgerShard extends DurableObject {
       const denied = this.#append(shard, { ...record, outcome: 'denied', ...refusal, issuance_id: null, value_fingerprint: null });
       return { outcome: 'denied', reason: refusal.reason, record: denied };
     }
-    const row = this.#sql
-      .exec<{ uses: number }>('SELECT uses FROM redemptions WHERE iss = ? AND jti = ? AND credential = ?', redemption.iss, redemption.jti, redemption.credential)
+    // One statement counts the use if one is left: a new row starts at 1, an existing row grows only while
+    // below max_uses; no row back means no use was left.
+    const counted = this.#sql
+      .exec<{ uses: number }>(
+        `INSERT INTO redemptions (iss, jti, credential, uses, expires_at) VALUES (?, ?, ?, 1, ?)
+         ON CONFLICT (iss, jti, credential) DO UPDATE SET uses = uses + 1 WHERE uses < ?
+         RETURNING uses`,
+        redemption.iss,
+        redemption.jti,
+        redemption.credential,
+        redemption.expiresAt,
+        redemption.maxUses,
+      )
       .toArray()[0];
-    const used = row?.uses ?? 0;
-    if (used >= redemption.maxUses) {
+    if (!counted) {
       const denied = this.#append(shard, {
         ...record,
         outcome: 'denied',
         reason: 'token_replayed',
-        detail: `used ${used} of ${redemption.maxUses}`,
+        detail: `all ${redemption.maxUses} uses taken`,
         issuance_id: null,
         value_fingerprint: null,
       });
       return { outcome: 'denied', reason: 'token_replayed', record: denied };
     }
-    this.#sql.exec(
-      `INSERT INTO redemptions (iss, jti, credential, uses, expires_at) VALUES (?, ?, ?, 1, ?)
-       ON CONFLICT (iss, jti, credential) DO UPDATE SET uses = uses + 1`,
-      redemption.iss,
-      redemption.jti,
-      redemption.credential,
-      redemption.expiresAt,
-    );
     const issued = this.#append(shard, record);
     this.#scheduleExpiry(redemption.expiresAt);
     return { outcome: 'issued', record: issued };
@@ -137,16 +151,18 @@ export class LedgerShard extends DurableObject {
       revocation.created_at,
       revocation.created_by,
     );
+    this.#revocations.set(revocation.id, { ...revocation });
     this.#scheduleExpiry(revocation.until);
   }
 
   deleteRevocation(id: string): boolean {
+    this.#revocations.delete(id);
     return this.#sql.exec('DELETE FROM revocations WHERE id = ?', id).rowsWritten > 0;
   }
 
   listRevocations(): Revocation[] {
     const now = Math.floor(Date.now() / 1000);
-    return this.#sql.exec<Revocation>('SELECT id, kind, iss, value, until, reason, created_at, created_by FROM revocations WHERE until > ? ORDER BY created_at', now).toArray();
+    return [...this.#revocations.values()].filter((revocation) => revocation.until > now).sort((a, b) => (a.created_at < b.created_at ? -1 : 1));
   }
 
   putKillSwitch(killSwitch: KillSwitch): void {
@@ -158,9 +174,11 @@ export class LedgerShard extends DurableObject {
       killSwitch.created_at,
       killSwitch.created_by,
     );
+    this.#killSwitches.add(killSwitch.credential);
   }
 
   deleteKillSwitch(credential: string): boolean {
+    this.#killSwitches.delete(credential);
     return this.#sql.exec('DELETE FROM kill_switches WHERE credential = ?', credential).rowsWritten > 0;
   }
 
@@ -252,29 +270,27 @@ export class LedgerShard extends DurableObject {
     const now = Math.floor(Date.now() / 1000);
     this.#sql.exec('DELETE FROM redemptions WHERE expires_at <= ?', now);
     this.#sql.exec('DELETE FROM revocations WHERE until <= ?', now);
+    for (const [id, revocation] of this.#revocations) if (revocation.until <= now) this.#revocations.delete(id);
     const next = this.#sql
       .exec<{ at: number | null }>('SELECT min(at) AS at FROM (SELECT min(expires_at) AS at FROM redemptions UNION ALL SELECT min(until) FROM revocations)')
       .one().at;
+    this.#alarmAt = next === null ? null : next * 1000;
     if (next !== null) await this.ctx.storage.setAlarm(next * 1000);
   }
 
   /** Why this redemption must not happen, if it must not: a kill switch, or a revoked sandbox or token. */
   #refusal(redemption: Redemption): { reason: 'credential_disabled' | 'token_revoked'; detail: string } | undefined {
-    const killSwitch = this.#sql.exec('SELECT 1 FROM kill_switches WHERE credential = ?', redemption.credential).toArray()[0];
-    if (killSwitch) return { reason: 'credential_disabled', detail: 'kill switch on' };
+    if (this.#killSwitches.has(redemption.credential)) return { reason: 'credential_disabled', detail: 'kill switch on' };
+    if (this.#revocations.size === 0) return undefined;
     const now = Math.floor(Date.now() / 1000);
-    const revoked = this.#sql
-      .exec<{ id: string }>(
-        `SELECT id FROM revocations WHERE until > ? AND (iss IS NULL OR iss = ?)
-           AND ((kind = 'jti' AND value = ?) OR (kind = 'sub' AND value = ?)) LIMIT 1`,
-        now,
-        redemption.iss,
-        redemption.jti,
-        redemption.sub,
-      )
-      .toArray()[0];
-    return revoked ? { reason: 'token_revoked', detail: `revocation ${revoked.id}` } : undefined;
+    for (const revocation of this.#revocations.values()) {
+      if (revocation.until <= now || (revocation.iss !== null && revocation.iss !== redemption.iss)) continue;
+      const value = revocation.kind === 'jti' ? redemption.jti : redemption.sub;
+      if (revocation.value === value) return { reason: 'token_revoked', detail: `revocation ${revocation.id}` };
+    }
+    return undefined;
   }
+
 
   #append(shard: number, record: AuditRecord): LedgerRecord {
     const unsigned = { ...record, time: new Date().toISOString(), shard, seq: this.#head.seq + 1, prev_hash: this.#head.hash };
@@ -313,11 +329,19 @@ export class LedgerShard extends DurableObject {
   }
 
   #scheduleExpiry(expiresAt: number): void {
-    // Fire-and-forget is safe: setAlarm is a storage write that the output gate holds the response for.
+    const at = expiresAt * 1000;
+    if (this.#alarmAt !== undefined && this.#alarmAt !== null && this.#alarmAt <= at) return;
+    // setAlarm is a storage write the output gate holds the response for; no await needed for atomicity.
     void this.ctx.storage.getAlarm().then((current) => {
-      if (current === null || current > expiresAt * 1000) return this.ctx.storage.setAlarm(expiresAt * 1000);
+      if (current !== null && current <= at) {
+        this.#alarmAt = current;
+        return;
+      }
+      this.#alarmAt = at;
+      return this.ctx.storage.setAlarm(at);
     });
   }
+
 }
 
 function toLedgerRecord(row: { body: string; hash: string }): LedgerRecord {
