@@ -12,7 +12,7 @@
  */
 import { execFile } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { basename, dirname, extname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import { build, type Metafile, type Plugin } from 'esbuild';
@@ -34,18 +34,21 @@ export interface WranglerBundle extends BundleSize {
 }
 
 /**
- * `wrangler deploy --dry-run --outdir` with the project's wrangler.toml. With `policyPath`, a generated copy
- * of the config whose only change is the `token-broker-policy` alias (and absolute paths) is used instead.
+ * `wrangler deploy --dry-run --outdir` with the project's wrangler.toml. With `policyPath` (or `entry`), a
+ * generated copy of the config whose only changes are the `token-broker-policy` alias (or `main`) and
+ * absolute paths is used instead.
  */
-export async function wranglerBundle(options: { outDir: string; minify?: boolean; policyPath?: string }): Promise<WranglerBundle> {
+export async function wranglerBundle(options: { outDir: string; minify?: boolean; policyPath?: string; entry?: string }): Promise<WranglerBundle> {
   mkdirSync(options.outDir, { recursive: true });
-  const config = options.policyPath ? await writeWranglerConfig(options.outDir, options.policyPath) : join(ROOT, 'wrangler.toml');
+  const config =
+    options.policyPath || options.entry ? await writeWranglerConfig(options.outDir, options.policyPath, options.entry) : join(ROOT, 'wrangler.toml');
   const distDir = join(options.outDir, options.minify ? 'dist-min' : 'dist');
   const args = [WRANGLER, 'deploy', '--dry-run', '--outdir', distDir, '--config', config, ...(options.minify ? ['--minify'] : [])];
   const started = performance.now();
   const output = await run(process.execPath, args);
   const buildMs = performance.now() - started;
-  const scriptPath = join(distDir, 'index.js');
+  // wrangler names the output after `main` (src/index.ts → index.js).
+  const scriptPath = join(distDir, options.entry ? `${basename(options.entry, extname(options.entry))}.js` : 'index.js');
   const report = /Total Upload: ([\d.]+) KiB \/ gzip: ([\d.]+) KiB/.exec(output);
   return {
     scriptPath,
@@ -56,13 +59,14 @@ export async function wranglerBundle(options: { outDir: string; minify?: boolean
   };
 }
 
-async function writeWranglerConfig(dir: string, policyPath: string): Promise<string> {
+/** `entry` replaces `main` (the drills' worker with a ledger that can be told to fail). */
+async function writeWranglerConfig(dir: string, policyPath: string | undefined, entry: string | undefined): Promise<string> {
   const { experimental_readRawConfig } = await import('wrangler');
   const { rawConfig } = experimental_readRawConfig({ config: join(ROOT, 'wrangler.toml') });
   const config = {
     ...rawConfig,
-    main: resolve(ROOT, rawConfig.main!),
-    alias: { ...rawConfig.alias, 'token-broker-policy': resolve(policyPath) },
+    main: resolve(ROOT, entry ?? rawConfig.main!),
+    alias: { ...rawConfig.alias, ...(policyPath ? { 'token-broker-policy': resolve(policyPath) } : {}) },
   };
   const path = join(dir, 'wrangler.json');
   writeFileSync(path, `${JSON.stringify(config, null, 2)}\n`);

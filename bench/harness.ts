@@ -57,6 +57,8 @@ export interface StartBrokerOptions {
   inspector?: boolean;
   /** Every chunk the Worker writes to stdout/stderr (its audit log lines); default: counted and dropped. */
   onOutput?: (chunk: Buffer) => void;
+  /** Keep Durable Object storage in this folder, so a new broker on the same folder sees the same ledger. */
+  persistDir?: string;
 }
 
 export interface ShardStats {
@@ -122,11 +124,12 @@ function installSignalHandlers(): void {
 const bundles = new Map<string, Promise<string>>();
 
 /** The deployable bundle (wrangler deploy --dry-run) with the world's policy; built once per world. */
-export function buildBrokerBundle(world: BenchWorld): Promise<string> {
-  let bundle = bundles.get(world.dir);
+export function buildBrokerBundle(world: BenchWorld, options: { entry?: string; name?: string } = {}): Promise<string> {
+  const outDir = join(world.dir, options.name ?? 'bundle');
+  let bundle = bundles.get(outDir);
   if (!bundle) {
-    bundle = wranglerBundle({ outDir: join(world.dir, 'bundle'), policyPath: world.policyPath }).then((built) => built.scriptPath);
-    bundles.set(world.dir, bundle);
+    bundle = wranglerBundle({ outDir, policyPath: world.policyPath, ...(options.entry ? { entry: options.entry } : {}) }).then((built) => built.scriptPath);
+    bundles.set(outDir, bundle);
   }
   return bundle;
 }
@@ -204,6 +207,7 @@ export async function startBroker(options: StartBrokerOptions = {}): Promise<Bro
       cf: false,
       log: new NoOpLog(),
       ...(options.inspector ? { inspectorPort: 0 } : {}),
+      ...(options.persistDir ? { durableObjectsPersist: options.persistDir } : {}),
       handleRuntimeStdio: (stdout: Readable, stderr: Readable) => {
         for (const stream of [stdout, stderr]) {
           stream.on('data', (chunk: Buffer) => {
