@@ -24,6 +24,8 @@ export interface DrillContext {
   scale: number;
   /** Starts another broker on the same world, bundle and Secrets Manager server, its output scanned. */
   startBroker(options?: Partial<StartBrokerOptions>): Promise<Broker>;
+  /** The rate limits the broker runs with: wrangler.toml's, as deployed. */
+  rateLimits: { sandbox: number; invalidToken: number };
   /** Rotator's AWS keys (the platform team's identity for `token-broker rotate`). */
   rotator: { accessKeyId: string; secretAccessKey: string };
 }
@@ -60,8 +62,18 @@ export function scaled(context: DrillContext, count: number): number {
   return Math.max(1, Math.round(count * context.scale));
 }
 
-/** Fresh single-use sandbox tokens, one sandbox id each (`${prefix}-${i}`), minted before the clock starts. */
-export async function mintSandboxes(context: DrillContext, count: number, prefix: string, credential = 'codex'): Promise<DrillRequest[]> {
+/**
+ * Fresh single-use sandbox tokens, one sandbox id each (`${prefix}-${i}`), minted before the clock starts.
+ * Sandboxes sit behind NAT, as on a real platform: `clientIp(i)` is the address the broker sees
+ * (CF-Connecting-IP); by default every sandbox of a drill shares one.
+ */
+export async function mintSandboxes(
+  context: DrillContext,
+  count: number,
+  prefix: string,
+  credential = 'codex',
+  clientIp: (i: number) => string = () => NAT_ADDRESS,
+): Promise<DrillRequest[]> {
   const requests: DrillRequest[] = [];
   for (let start = 0; start < count; start += 256) {
     const batch = await Promise.all(
@@ -74,7 +86,7 @@ export async function mintSandboxes(context: DrillContext, count: number, prefix
           subject,
           lifetimeSeconds: 600,
         });
-        return issueRequest(token, credential, subject);
+        return issueRequest(token, credential, subject, clientIp(start + j));
       }),
     );
     requests.push(...batch);
@@ -82,8 +94,11 @@ export async function mintSandboxes(context: DrillContext, count: number, prefix
   return requests;
 }
 
-export function issueRequest(token: string, credential: string, label: string): DrillRequest {
-  return { label, path: `/v1/credentials/${credential}`, headers: { Authorization: `Bearer ${token}` }, token };
+/** The platform's egress address that the sandboxes share (TEST-NET-1). */
+export const NAT_ADDRESS = '192.0.2.10';
+
+export function issueRequest(token: string, credential: string, label: string, clientIp = NAT_ADDRESS): DrillRequest {
+  return { label, path: `/v1/credentials/${credential}`, headers: { Authorization: `Bearer ${token}`, 'CF-Connecting-IP': clientIp }, token };
 }
 
 export function percentile(values: number[], p: number): number {

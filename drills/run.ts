@@ -70,6 +70,7 @@ async function main(): Promise<number> {
     log('building the drill bundle (wrangler deploy --dry-run, entry drills/entry.ts)');
     const scriptPath = await buildBrokerBundle(world, { entry: join(ROOT, 'drills', 'entry.ts'), name: 'drill-bundle' });
 
+    const rateLimits = await deployedRateLimits();
     let brokers = 0;
     const start = (options: Partial<StartBrokerOptions> = {}): Promise<Broker> => {
       const index = ++brokers;
@@ -79,6 +80,7 @@ async function main(): Promise<number> {
         scriptPath,
         secretsManager,
         shards: 4,
+        rateLimits,
         onOutput: (chunk) => {
           const text = chunk.toString('utf8');
           feed(text);
@@ -89,7 +91,7 @@ async function main(): Promise<number> {
     };
     const broker = await start();
     const client = createDrillClient(broker.url, scanner);
-    const context: DrillContext = { world, broker, client, scriptPath, secretsManager, scanner, dir, scale, startBroker: start, rotator };
+    const context: DrillContext = { world, broker, client, scriptPath, secretsManager, scanner, dir, scale, startBroker: start, rotator, rateLimits };
 
     const results: DrillResult[] = [];
     for (const drill of DRILLS) {
@@ -130,6 +132,19 @@ async function main(): Promise<number> {
     await stopAll();
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/** The rate limits of wrangler.toml's top-level environment (what a deployment runs with). */
+async function deployedRateLimits(): Promise<{ sandbox: number; invalidToken: number }> {
+  const { experimental_readRawConfig } = await import('wrangler');
+  const { rawConfig } = experimental_readRawConfig({ config: join(ROOT, 'wrangler.toml') });
+  const limitOf = (name: string) => {
+    const bindings = (rawConfig.ratelimits ?? []) as Array<{ name: string; simple?: { limit?: number } }>;
+    const limit = bindings.find((binding) => binding.name === name)?.simple?.limit;
+    if (typeof limit !== 'number') throw new Error(`wrangler.toml has no simple limit for ${name}`);
+    return limit;
+  };
+  return { sandbox: limitOf('SANDBOX_RATE_LIMITER'), invalidToken: limitOf('INVALID_TOKEN_RATE_LIMITER') };
 }
 
 main().then(

@@ -1,8 +1,9 @@
 /**
  * Drill 8, hostile input at volume: 10,000 tokens from the property tests' mutation generator
  * (test/support/token-mutations.ts; each mutates a fresh valid token) plus oversized Authorization headers.
- * Zero issuances, zero 5xx, every answer in the status class its mutation allows, every attempt in the
- * ledger, and workerd's memory stays bounded.
+ * Each comes from its own address, so all of them reach the verifier; then 1,000 come from one address,
+ * which the invalid-token limit (wrangler.toml) cuts off. Zero issuances, zero 5xx, every answer in the
+ * status class its mutation allows, every attempt in the ledger, and workerd's memory stays bounded.
  */
 import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
@@ -19,6 +20,8 @@ const SEED = 20261204;
 const OVERSIZED_HEADER_BYTES = [8 * 1024 + 1, 16 * 1024, 32 * 1024, 60 * 1024];
 /** workerd's resident memory may grow by at most this much over the drill (after a warm-up of 1,000). */
 const RSS_GROWTH_LIMIT_MIB = 64;
+const FLOOD = 1_000;
+const FLOOD_ADDRESS = '203.0.113.66';
 
 export const hostileInput: Drill = {
   id: 8,
@@ -27,14 +30,25 @@ export const hostileInput: Drill = {
     const { broker, client, world } = context;
     const count = scaled(context, MUTATED);
     const generated = await generateMutated(world.mutationWorld, count);
+    // Each mutated token from its own address (the worst case: a botnet), so every one reaches the verifier.
     const requests: DrillRequest[] = generated.map(({ request, recipe }, i) => ({
       label: `mutated #${i} ${recipe.slice(0, 160)}`,
       path: '/v1/credentials/codex',
-      headers: { Authorization: request.authorization, 'CF-Connecting-IP': `198.51.100.${i % 200}` },
+      headers: { Authorization: request.authorization, 'CF-Connecting-IP': `2001:db8::${(i + 1).toString(16)}` },
     }));
     for (const [i, size] of OVERSIZED_HEADER_BYTES.entries()) {
-      requests.push({ label: `oversized Authorization header (${size} bytes)`, path: '/v1/credentials/codex', headers: { Authorization: `Bearer ${'a'.repeat(size - 7)}`, 'CF-Connecting-IP': `203.0.113.${i}` } });
+      requests.push({
+        label: `oversized Authorization header (${size} bytes)`,
+        path: '/v1/credentials/codex',
+        headers: { Authorization: `Bearer ${'a'.repeat(size - 7)}`, 'CF-Connecting-IP': `2001:db8:1::${i + 1}` },
+      });
     }
+    // Then one address sends many: past the invalid-token limit it is refused before any token work.
+    const flood: DrillRequest[] = generated.slice(0, scaled(context, FLOOD)).map(({ request }, i) => ({
+      label: `flood #${i} from ${FLOOD_ADDRESS}`,
+      path: '/v1/credentials/codex',
+      headers: { Authorization: request.authorization, 'CF-Connecting-IP': FLOOD_ADDRESS },
+    }));
     const allowed = generated.map(({ request }) => request.statuses);
 
     const before = await ledgerTotals(broker);
@@ -51,10 +65,16 @@ export const hostileInput: Drill = {
       },
     });
     sample();
+    const floodOutcomes = await client.pool(flood, CONCURRENCY);
     const after = await ledgerTotals(broker);
+    const limit = context.rateLimits.invalidToken;
 
-    const issued = outcomes.find((outcome) => outcome.status === 200);
-    const serverError = outcomes.find((outcome) => outcome.status === 'error' || outcome.status >= 500);
+    const everything = [...outcomes, ...floodOutcomes];
+    const issued = everything.find((outcome) => outcome.status === 200);
+    const serverError = everything.find((outcome) => outcome.status === 'error' || outcome.status >= 500);
+    const floodLimited = floodOutcomes.filter((outcome) => outcome.status === 429);
+    const floodBadLimit = floodLimited.find((outcome) => outcome.code !== 'rate_limited' || outcome.retryAfter !== '60');
+    const floodPassed = floodOutcomes.length - floodLimited.length;
     const outOfClass = outcomes.find((outcome, i) => i < allowed.length && !allowed[i]!.includes(outcome.status as number));
     const oversized = outcomes.slice(generated.length);
     const oversizedWrong = oversized.find((outcome) => outcome.status !== 401 || outcome.code !== 'token_too_large');
@@ -65,16 +85,24 @@ export const hostileInput: Drill = {
       counts: {
         requests: outcomes.length,
         ...tally(outcomes),
+        'flood from one address': floodOutcomes.length,
+        'flood: 429 rate_limited': floodLimited.length,
         'ledger records added': after.records - before.records,
         'redemptions added': after.redemptions - before.redemptions,
         'workerd RSS MiB (start/warm/peak/end)': rss.length ? `${rss[0]}/${warm}/${peak}/${rss.at(-1)}` : 'n/a',
       },
       checks: [
-        check('zero issuances', !issued && after.redemptions === before.redemptions, `${outcomes.filter((o) => o.status === 200).length} 200s; redemptions ${before.redemptions} → ${after.redemptions}`, issued && describe(issued)),
+        check('zero issuances', !issued && after.redemptions === before.redemptions, `${everything.filter((o) => o.status === 200).length} 200s; redemptions ${before.redemptions} → ${after.redemptions}`, issued && describe(issued)),
         check('zero 5xx (and every request answered)', !serverError, 'statuses 400-499 only', serverError && describe(serverError)),
         check('each answer in the class its mutation allows', !outOfClass, '401, or 403 where the token verifies but the policy refuses it', outOfClass && describe(outOfClass)),
         check('oversized headers: 401 token_too_large, fast', !oversizedWrong && slowOversized < 1_000, `${oversized.length} requests, slowest ${Math.round(slowOversized)} ms`, oversizedWrong && describe(oversizedWrong)),
-        check('every attempt recorded', after.records - before.records === outcomes.length, `${after.records - before.records} records for ${outcomes.length} requests`),
+        check(
+          'one address is cut off at the invalid-token limit',
+          floodPassed > 0 && floodPassed <= limit && !floodBadLimit && floodLimited.length === floodOutcomes.length - floodPassed,
+          `${floodPassed} answered before the limit (${limit} per 60 s), ${floodLimited.length} refused 429 rate_limited with Retry-After: 60`,
+          floodBadLimit && describe(floodBadLimit),
+        ),
+        check('every attempt recorded', after.records - before.records === everything.length, `${after.records - before.records} records for ${everything.length} requests`),
         check(
           'memory stays bounded',
           rss.length >= 2 && peak - warm <= RSS_GROWTH_LIMIT_MIB,

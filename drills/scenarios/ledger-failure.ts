@@ -5,7 +5,7 @@
  * still verifies.
  */
 import { describe, tally } from '../client.ts';
-import { check, mintSandboxes, scaled, type Drill } from '../drill.ts';
+import { check, mintSandboxes, NAT_ADDRESS, scaled, type Drill } from '../drill.ts';
 import { describeVerdict, exportLedger, ledgerTotals } from '../ledger.ts';
 
 const SANDBOXES = 200;
@@ -18,7 +18,7 @@ export const ledgerFailure: Drill = {
   async run(context) {
     const { broker, client, world } = context;
     const valid = await mintSandboxes(context, scaled(context, SANDBOXES), 'sb-ledger');
-    const invalid = Array.from({ length: INVALID }, (_, i) => ({ label: `invalid token ${i}`, path: '/v1/credentials/codex', headers: { Authorization: `Bearer not.a.jwt${i}` } }));
+    const invalid = Array.from({ length: INVALID }, (_, i) => ({ label: `invalid token ${i}`, path: '/v1/credentials/codex', headers: { Authorization: `Bearer not.a.jwt${i}`, 'CF-Connecting-IP': NAT_ADDRESS } }));
 
     const before = await ledgerTotals(broker);
     const refused = await setRefusal(broker.dispatch.bind(broker), true);

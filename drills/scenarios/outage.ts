@@ -7,7 +7,7 @@
  *    answered 503 `upstream_unavailable` within 5 s.
  */
 import { describe, tally } from '../client.ts';
-import { check, issueRequest, mintSandboxes, percentile, scaled, sleep, type Drill } from '../drill.ts';
+import { check, mintSandboxes, percentile, scaled, sleep, type Drill } from '../drill.ts';
 import { exportLedger } from '../ledger.ts';
 
 const WARM_SANDBOXES = 500;
@@ -31,7 +31,7 @@ export const outage: Drill = {
     secretsManager.setFaults({ dropConnections: true, secretNames: [staleSecret, coldSecret] });
     secretsManager.resetCalls();
     const warmRequests = await mintSandboxes(context, scaled(context, WARM_SANDBOXES), 'sb-outage-warm', 'stale');
-    const coldRequests = (await mintSandboxes(context, scaled(context, COLD_SANDBOXES), 'sb-outage-cold', 'cold-0')).map((r) => issueRequest(r.token!, 'cold-0', r.label));
+    const coldRequests = await mintSandboxes(context, scaled(context, COLD_SANDBOXES), 'sb-outage-cold', 'cold-0');
     await sleep(Math.max(0, warmedAt + ttlMs + 500 - Date.now()));
 
     const warmOutcomes = await client.pool(warmRequests, CONCURRENCY);

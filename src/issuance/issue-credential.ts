@@ -125,7 +125,11 @@ export async function issueCredential(request: IssuanceRequest, deps: IssuanceDe
     };
   } catch (thrown) {
     let error = toBrokerError(thrown);
-    if (isTokenError(error.code) && request.clientIp && (await countInvalidToken(deps.rateLimits, request.clientIp, deps.clock().getTime()))) {
+    // Only tokens that failed verification count against the address. A replayed or revoked token verified
+    // (it came from a trusted orchestrator) and is limited per sandbox; counting it per address would let
+    // one looping sandbox get every sandbox behind the same NAT refused (drill 2, replay storm).
+    const unverified = isTokenError(error.code) && !record.token_verified;
+    if (unverified && request.clientIp && (await countInvalidToken(deps.rateLimits, request.clientIp, deps.clock().getTime()))) {
       error = new BrokerError('rate_limited', `client over its invalid-token limit (last: ${error.code})`);
     }
     // A ledger that cannot take the issuance will not take the denial either; the log line was written.

@@ -140,4 +140,29 @@ describe('rate limits', () => {
       ...Array(3).fill(['client blocked after repeated invalid tokens', null]),
     ]);
   });
+
+  it('does not count replays of verified tokens against the address: a looping sandbox cannot block its NAT', async () => {
+    const nat = '203.0.113.88';
+    const send = async (token: string) =>
+      exports.default.fetch('https://broker.test/v1/credentials/codex', {
+        method: 'POST',
+        headers: { Authorization: `Bearer ${token}`, 'CF-Connecting-IP': nat },
+      });
+    // A distinct sandbox per used token, so the per-sandbox limit stays out of the picture.
+    const used: string[] = [];
+    for (let i = 0; i < TEST_INVALID_TOKEN_RATE_LIMIT + 5; i++) {
+      const token = await mint({ subject: `sb-nat-looping-${i}` });
+      expect((await send(token)).status).toBe(200);
+      used.push(token);
+    }
+    const replays: string[] = [];
+    for (const token of used) replays.push(await errorCode(await send(token)));
+    expect(replays).toEqual(Array(used.length).fill('token_replayed'));
+    // The address was never blocked: a fresh sandbox behind the same NAT still gets its credential.
+    const fresh = await send(await mint({ subject: 'sb-nat-fresh' }));
+    expect(fresh.status).toBe(200);
+    await fresh.body?.cancel();
+    const limited = (await ledgerFor('outcome=denied&credential=codex')).filter((record) => record.client_ip === nat && record.reason === 'rate_limited');
+    expect(limited).toEqual([]);
+  });
 });
