@@ -1,10 +1,12 @@
 /** Admin routes over the ledger: who may call them, filters, pagination, export, retention. */
 import { describe, expect, it } from 'vitest';
 import { env } from 'cloudflare:workers';
-import type { BrokerEnv } from '../../src/config/env.ts';
+import { readConfig, type BrokerEnv } from '../../src/config/env.ts';
 import { pruneExpiredAudit } from '../../src/index.ts';
+import type { ChainAnchor, LedgerRecord } from '../../src/ledger/ledger-record.ts';
+import { shardFor, tokenShardKey } from '../../src/ledger/shard-for.ts';
 import { verifyExport } from '../../src/ledger/verify-export.ts';
-import { ADMIN_ISSUER, ISSUER } from '../support/test-world.ts';
+import { ISSUER } from '../support/test-world.ts';
 import { adminFetch, errorCode, exportAudit, keys, mint, mintAdmin, requestCredential } from './helpers.ts';
 
 interface QueryResult {
@@ -128,13 +130,45 @@ describe('export and retention', () => {
   });
 
   it('exports a time range whose chain verifies from a range anchor', async () => {
+    const { ledger } = readConfig(env as unknown as BrokerEnv);
+    const shards = Array.from({ length: ledger.shards }, (_, shard) => shard);
+    /** A token whose records land on the given shard, so that every shard has records on both sides of `since`. */
+    const tokenForShard = async (shard: number, subject: string) => {
+      for (;;) {
+        const jti = crypto.randomUUID();
+        if (shardFor(tokenShardKey(ISSUER, jti), ledger.shards) === shard) return mint({ subject, jti });
+      }
+    };
+    const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+    for (const shard of shards) {
+      expect((await requestCredential('codex', { token: await tokenForShard(shard, `sb-before-range-${shard}`) })).status).toBe(200);
+    }
+    await sleep(5);
     const since = new Date().toISOString();
-    for (let i = 0; i < 3; i++) await requestCredential('codex', { token: await mint({ subject: `sb-range-${i}` }) });
-    const exported = await exportAudit(`?since=${since}`);
+    await sleep(5);
+    for (const shard of shards) {
+      expect((await requestCredential('codex', { token: await tokenForShard(shard, `sb-range-${shard}`) })).status).toBe(200);
+    }
+
+    const parse = (ndjson: string) => ndjson.split('\n').filter(Boolean).map((line) => JSON.parse(line) as Record<string, unknown>);
+    const full = parse(await exportAudit());
+    const exported = await exportAudit(`?since=${encodeURIComponent(since)}`);
     const verdict = verifyExport(exported);
-    expect(verdict.ok).toBe(true);
-    expect(exported).toContain('sb-range-2');
-    expect(exported).not.toContain('sb-old-');
-    expect(ISSUER).not.toBe(ADMIN_ISSUER);
+    expect(verdict).toMatchObject({ ok: true, shards: ledger.shards });
+    if (verdict.ok) expect(verdict.anchors.map((anchor) => anchor.reason)).toEqual(shards.map(() => 'range'));
+
+    const entries = parse(exported);
+    for (const shard of shards) {
+      const [anchor, firstRecord] = entries.filter((entry) => entry.shard === shard) as unknown as [ChainAnchor, LedgerRecord];
+      expect(anchor).toEqual({ type: 'anchor', shard, seq: firstRecord.seq - 1, hash: firstRecord.prev_hash, reason: 'range' });
+      expect(firstRecord.time >= since).toBe(true);
+      // The anchor is the last record before the range, as the full export has it.
+      const before = full.find((entry) => entry.type === 'audit' && entry.shard === shard && entry.seq === anchor.seq) as LedgerRecord | undefined;
+      expect(before).toBeDefined();
+      expect(before!.hash).toBe(anchor.hash);
+      expect(before!.time < since).toBe(true);
+    }
+    expect(shards.every((shard) => exported.includes(`"sub":"sb-range-${shard}"`))).toBe(true);
+    expect(exported).not.toContain('sb-before-range-');
   });
 });

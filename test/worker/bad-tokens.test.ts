@@ -3,9 +3,13 @@
  * WWW-Authenticate header on 401s, an audit record with the reason, and proof that nothing was issued
  * (no value in the body, and Secrets Manager was never asked for the target secret).
  */
-import { exports } from 'cloudflare:workers';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { env, exports } from 'cloudflare:workers';
+import { runInDurableObject } from 'cloudflare:test';
+import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
 import { SignJWT } from 'jose';
+import { readConfig, type BrokerEnv } from '../../src/config/env.ts';
+import { shardStub } from '../../src/ledger/durable-object-ledger.ts';
+import type { LedgerShard } from '../../src/ledger/ledger-shard.ts';
 import { ISSUER, SECRETS } from '../support/test-world.ts';
 import { captureLogs, keys, mint, nowSeconds, requestCredential, secretsManagerCalls, signRaw, validClaims } from './helpers.ts';
 
@@ -234,6 +238,42 @@ describe('routing', () => {
     expect(response.status).toBe(200);
     expect(await response.json()).toEqual({ status: 'ok' });
     expect(response.headers.get('Cache-Control')).toBe('no-store');
+  });
+
+  it('/healthz, called repeatedly, makes no Secrets Manager call, no key-set fetch, no outbound fetch and no ledger record', async () => {
+    const { ledger } = readConfig(env as unknown as BrokerEnv);
+    const shards = Array.from({ length: ledger.shards }, (_, shard) => shard);
+    const ledgerRecords = () =>
+      Promise.all(shards.map((shard) => runInDurableObject(shardStub(ledger.namespace, shard) as DurableObjectStub<LedgerShard>, (instance: LedgerShard) => instance.stats().records)));
+    const jwksFetches = async () => ((await (await fetch(`${inject('jwksUrl')}/__control/state`)).json()) as { fetches: number }).fetches;
+
+    const before = { secretsManager: await secretsManagerCalls(), jwks: await jwksFetches(), ledger: await ledgerRecords() };
+    // Outbound fetches of this isolate (the worker's and the test's) while only /healthz runs.
+    const outbound = vi.spyOn(globalThis, 'fetch');
+    try {
+      for (let i = 0; i < 5; i++) {
+        const response = await exports.default.fetch('https://broker.test/healthz', { headers: { Authorization: `Bearer ${await mint()}` } });
+        expect(response.status).toBe(200);
+        expect(await response.json()).toEqual({ status: 'ok' });
+      }
+      expect(outbound).not.toHaveBeenCalled();
+    } finally {
+      outbound.mockRestore();
+    }
+    expect({ secretsManager: await secretsManagerCalls(), jwks: await jwksFetches(), ledger: await ledgerRecords() }).toEqual(before);
+
+    // The same probes do see a request that reaches upstream (a secret the broker may not read: never cached).
+    const spy = vi.spyOn(globalThis, 'fetch');
+    try {
+      const denied = await requestCredential('denied-secret', { token: await mint() });
+      expect(denied.status).toBe(502);
+      expect(spy).toHaveBeenCalled();
+    } finally {
+      spy.mockRestore();
+    }
+    expect(await secretsManagerCalls()).toBeGreaterThan(before.secretsManager);
+    const after = await ledgerRecords();
+    expect(after.reduce((sum, n) => sum + n, 0)).toBe(before.ledger.reduce((sum, n) => sum + n, 0) + 1);
   });
 });
 

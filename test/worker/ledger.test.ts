@@ -4,13 +4,18 @@
  */
 import { env } from 'cloudflare:workers';
 import { abortAllDurableObjects, runDurableObjectAlarm, runInDurableObject } from 'cloudflare:test';
+import { decodeJwt } from 'jose';
+import policyDocument from 'token-broker-policy';
 import { describe, expect, inject, it } from 'vitest';
 import { buildApp } from '../../src/index.ts';
-import type { BrokerEnv } from '../../src/config/env.ts';
+import { readConfig, type BrokerEnv } from '../../src/config/env.ts';
 import { shardStub } from '../../src/ledger/durable-object-ledger.ts';
+import { hashRecord, type LedgerRecord } from '../../src/ledger/ledger-record.ts';
 import type { LedgerShard } from '../../src/ledger/ledger-shard.ts';
+import { shardFor, tokenShardKey } from '../../src/ledger/shard-for.ts';
 import { verifyExport } from '../../src/ledger/verify-export.ts';
-import { SECRETS } from '../support/test-world.ts';
+import { compilePolicy } from '../../src/policy/compile.ts';
+import { ISSUER, SECRETS } from '../support/test-world.ts';
 import { captureLogs, errorCode, exportAudit, mint, requestCredential } from './helpers.ts';
 
 const concurrently = <T>(count: number, task: (index: number) => Promise<T>) => Promise.all(Array.from({ length: count }, (_, index) => task(index)));
@@ -88,6 +93,29 @@ describe('single-use tokens', () => {
     );
     expect(replayed.outcome).toBe('denied');
   });
+
+  it('keeps a redemption row, issued through the HTTP route, until exactly the token\'s exp plus its issuer\'s clock leeway', async () => {
+    const leeway = compilePolicy(policyDocument).issuers.get(ISSUER)!.clockLeewaySeconds;
+    // The test policy leaves the leeway at its documented default; non-zero, so `exp` alone cannot pass.
+    expect(leeway).toBe(30);
+    const jti = `jti-expiry-${crypto.randomUUID()}`;
+    const token = await mint({ subject: 'sb-expiry-1', jti, lifetimeSeconds: 120 });
+    const { exp } = decodeJwt(token);
+    expect(typeof exp).toBe('number');
+
+    expect((await requestCredential('codex', { token })).status).toBe(200);
+
+    const { ledger } = readConfig(env as unknown as BrokerEnv);
+    const stub = shardStub(ledger.namespace, shardFor(tokenShardKey(ISSUER, jti), ledger.shards)) as DurableObjectStub<LedgerShard>;
+    const { rows, alarm } = await runInDurableObject(stub, async (_shard: LedgerShard, state) => ({
+      rows: state.storage.sql.exec('SELECT iss, jti, credential, uses, expires_at FROM redemptions WHERE jti = ?', jti).toArray(),
+      alarm: await state.storage.getAlarm(),
+    }));
+    expect(rows).toEqual([{ iss: ISSUER, jti, credential: 'codex', uses: 1, expires_at: exp! + leeway }]);
+    // The alarm that removes it is due no later than that (another row of the shard may be due earlier).
+    expect(alarm).not.toBeNull();
+    expect(alarm!).toBeLessThanOrEqual((exp! + leeway) * 1000);
+  });
 });
 
 describe('fail closed when the ledger cannot record', () => {
@@ -127,21 +155,69 @@ describe('hash chain', () => {
     expect((verdict as { records: number }).records).toBeGreaterThanOrEqual(7);
 
     const lines = exported.trim().split('\n');
+    const entries = lines.map((line) => JSON.parse(line) as LedgerRecord | { type: 'anchor' | 'export_end'; shard?: number });
     const index = lines.findIndex((line) => line.includes('"sub":"sb-chain-3"'));
-    const target = JSON.parse(lines[index]!);
+    const target = JSON.parse(lines[index]!) as LedgerRecord;
 
+    // Altered in place (hash left as it was): named at the record itself.
     const altered = [...lines];
     altered[index] = JSON.stringify({ ...target, sub: 'sb-someone-else' });
-    expect(verifyExport(altered.join('\n'))).toMatchObject({ ok: false, shard: target.shard, seq: target.seq, problem: expect.stringContaining('altered') });
+    expect(verifyExport(altered.join('\n'))).toEqual({
+      ok: false, line: index + 1, shard: target.shard, seq: target.seq, requestId: target.request_id, problem: 'hash does not match the record (it was altered)',
+    });
 
-    const deleted = lines.filter((_, i) => i !== index);
-    const verdictDeleted = verifyExport(deleted.join('\n'));
-    expect(verdictDeleted.ok).toBe(false);
-    expect(verdictDeleted).toMatchObject({ shard: target.shard });
+    // Altered with a made-up hash: still named at the record itself.
+    const madeUpHash = [...lines];
+    madeUpHash[index] = JSON.stringify({ ...target, sub: 'sb-forged', hash: 'f'.repeat(64) });
+    expect(verifyExport(madeUpHash.join('\n'))).toEqual({
+      ok: false, line: index + 1, shard: target.shard, seq: target.seq, requestId: target.request_id, problem: 'hash does not match the record (it was altered)',
+    });
 
+    // Two adjacent records of one shard (7+ records over 4 shards: some shard has two).
+    const first = entries.findIndex((entry, i) => entry.type === 'audit' && entries[i + 1]?.type === 'audit' && entries[i + 1]!.shard === entry.shard);
+    expect(first).toBeGreaterThanOrEqual(0);
+    const a = entries[first] as LedgerRecord;
+    const b = entries[first + 1] as LedgerRecord;
+    expect(b.seq).toBe(a.seq + 1);
+
+    // Deleted from the middle of a chain: named at the record that follows the gap (lines are 1-based).
+    const deleted = lines.filter((_, i) => i !== first);
+    expect(verifyExport(deleted.join('\n'))).toEqual({
+      ok: false, line: first + 1, shard: a.shard, seq: b.seq, requestId: b.request_id, problem: `expected seq ${a.seq} (a record is missing or out of order)`,
+    });
+
+    // Deleted at the end of a chain: only the export_end counts can tell, and they name the shard and its last seq.
+    const lastOfShard = entries.findIndex((entry, i) => entry.type === 'audit' && !(entries[i + 1]?.type === 'audit' && entries[i + 1]!.shard === entry.shard));
+    const last = entries[lastOfShard] as LedgerRecord;
+    const end = entries.at(-1) as unknown as { type: string; records_per_shard: number[] };
+    expect(end.type).toBe('export_end');
+    const deletedLast = lines.filter((_, i) => i !== lastOfShard);
+    expect(verifyExport(deletedLast.join('\n'))).toEqual({
+      ok: false,
+      line: deletedLast.length,
+      shard: last.shard,
+      seq: last.seq - 1,
+      requestId: null,
+      problem: `export_end says ${end.records_per_shard[last.shard]} records for shard ${last.shard}, found ${end.records_per_shard[last.shard]! - 1} (records were deleted)`,
+    });
+
+    // Reordered: the two adjacent records swapped; named at the first one out of place.
+    const reordered = [...lines];
+    [reordered[first], reordered[first + 1]] = [lines[first + 1]!, lines[first]!];
+    expect(verifyExport(reordered.join('\n'))).toEqual({
+      ok: false, line: first + 1, shard: a.shard, seq: b.seq, requestId: b.request_id, problem: `expected seq ${a.seq} (a record is missing or out of order)`,
+    });
+
+    // Altered and correctly rehashed: the record itself checks out, so the break shows at the NEXT record,
+    // whose prev_hash no longer matches.
+    const forged = { ...a, sub: 'sb-forged', outcome: 'issued' as const };
+    const forgedHash = hashRecord(forged);
+    expect(forgedHash).not.toBe(a.hash);
     const rehashed = [...lines];
-    rehashed[index] = JSON.stringify({ ...target, sub: 'sb-forged', hash: 'f'.repeat(64) });
-    expect(verifyExport(rehashed.join('\n'))).toMatchObject({ ok: false, shard: target.shard, seq: target.seq });
+    rehashed[first] = JSON.stringify({ ...forged, hash: forgedHash });
+    expect(verifyExport(rehashed.join('\n'))).toEqual({
+      ok: false, line: first + 2, shard: a.shard, seq: b.seq, requestId: b.request_id, problem: 'prev_hash does not match the previous record',
+    });
 
     const truncated = lines.slice(0, -1);
     expect(verifyExport(truncated.join('\n'))).toMatchObject({ ok: false, problem: expect.stringContaining('truncated') });
