@@ -240,14 +240,14 @@ describe('routing', () => {
     expect(response.headers.get('Cache-Control')).toBe('no-store');
   });
 
-  it('/healthz, called repeatedly, makes no Secrets Manager call, no key-set fetch, no outbound fetch and no ledger record', async () => {
+  it('/healthz, called repeatedly, makes no outbound fetch (Secrets Manager, key sets) and no ledger record', async () => {
     const { ledger } = readConfig(env as unknown as BrokerEnv);
     const shards = Array.from({ length: ledger.shards }, (_, shard) => shard);
     const ledgerRecords = () =>
       Promise.all(shards.map((shard) => runInDurableObject(shardStub(ledger.namespace, shard) as DurableObjectStub<LedgerShard>, (instance: LedgerShard) => instance.stats().records)));
-    const jwksFetches = async () => ((await (await fetch(`${inject('jwksUrl')}/__control/state`)).json()) as { fetches: number }).fetches;
-
-    const before = { secretsManager: await secretsManagerCalls(), jwks: await jwksFetches(), ledger: await ledgerRecords() };
+    // The Secrets Manager and JWKS servers are shared with test files running in parallel, so their global
+    // counters cannot show "no call"; the spy on this isolate's fetch can (every upstream call is a fetch).
+    const before = { secretsManager: await secretsManagerCalls(), ledger: await ledgerRecords() };
     // Outbound fetches of this isolate (the worker's and the test's) while only /healthz runs.
     const outbound = vi.spyOn(globalThis, 'fetch');
     try {
@@ -260,7 +260,7 @@ describe('routing', () => {
     } finally {
       outbound.mockRestore();
     }
-    expect({ secretsManager: await secretsManagerCalls(), jwks: await jwksFetches(), ledger: await ledgerRecords() }).toEqual(before);
+    expect(await ledgerRecords()).toEqual(before.ledger);
 
     // The same probes do see a request that reaches upstream (a secret the broker may not read: never cached).
     const spy = vi.spyOn(globalThis, 'fetch');
