@@ -1,11 +1,12 @@
 /** The `token-broker` CLI, run as a user runs it: a child process of bin/token-broker.js. */
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, statSync, writeFileSync, existsSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { decodeJwt, decodeProtectedHeader, importJWK, jwtVerify } from 'jose';
 import { describe, expect, it } from 'vitest';
+import { ROOT, runCommand } from '../support/node/run-command.ts';
 
 const run = promisify(execFile);
 const BIN = join(import.meta.dirname, '..', '..', 'bin', 'token-broker.js');
@@ -45,6 +46,27 @@ describe('token-broker policy validate', () => {
     expect(result.code).toBe(1);
     expect(result.stdout).toContain(`${join(dir, 'bad.json')}: policy invalid at credentials.codex.secret.json_kye: is not a known field`);
     expect(result.stdout).toContain(`${join(dir, 'broken.json')}: not valid JSON`);
+  });
+
+  it('npm run policy:validate validates every shipped policy, and fails naming the field on a bad one', async () => {
+    const env = { ...process.env } as Record<string, string>;
+    const shipped = readdirSync(join(ROOT, 'policy')).filter((file) => file.endsWith('.json')).sort();
+    expect(shipped).toEqual(['dev.json', 'policy.json', 'staging.json']);
+
+    const ok = await runCommand('npm', ['run', '--silent', 'policy:validate'], { env, timeoutMs: 30_000 });
+    expect(ok.code, ok.stderr).toBe(0);
+    // One line per shipped policy: a script that runs nothing (the old `tsx cli/main.ts …`) prints none.
+    expect(ok.stdout.trim().split('\n').sort()).toEqual(shipped.map((file) => `policy/${file}: ok (1 issuers, 2 credentials)`));
+
+    // The same script with one more file: a policy with a typo fails the whole run, naming the field.
+    const dir = mkdtempSync(join(tmpdir(), 'tb-policy-'));
+    const policy = JSON.parse(readFileSync('policy/policy.json', 'utf8'));
+    policy.credentials.codex.max_usse = 2;
+    writeFileSync(join(dir, 'bad.json'), JSON.stringify(policy));
+    const bad = await runCommand('npm', ['run', '--silent', 'policy:validate', '--', join(dir, 'bad.json')], { env, timeoutMs: 30_000 });
+    expect(bad.code).toBe(1);
+    expect(bad.stdout).toContain('policy/dev.json: ok');
+    expect(bad.stdout).toContain(`${join(dir, 'bad.json')}: policy invalid at credentials.codex.max_usse`);
   });
 
   it('refuses an HMAC algorithm and a private key in a policy', async () => {
