@@ -138,3 +138,46 @@ describe('token-broker keygen and mint', () => {
     expect(existsSync(BIN)).toBe(true);
   });
 });
+
+describe('token-broker <command> --help', () => {
+  it('prints that command\'s usage on stdout and exits 0, without parsing its options or needing a broker', async () => {
+    for (const [args, starts] of [
+      [['mint', '--help'], 'usage: token-broker mint --key FILE|- --iss ISSUER'],
+      [['keygen', '-h'], 'usage: token-broker keygen [--alg ES256|EdDSA]'],
+      [['rotate', 'codex', '--region', 'us-east-1', '--help'], 'usage: token-broker rotate CREDENTIAL'],
+      [['policy', 'validate', '--help'], 'usage: token-broker policy validate FILE...'],
+      [['audit', 'query', '--sub', 'sb-1', '-h'], 'usage: token-broker audit query [--sub ID]'],
+      [['kill-switch', 'on', 'codex', '--help'], 'usage: token-broker kill-switch on CREDENTIAL'],
+      [['help', 'doctor'], 'usage: token-broker doctor\n'],
+    ] as const) {
+      const result = await cli([...args]);
+      expect({ args, code: result.code, stderr: result.stderr }).toEqual({ args, code: 0, stderr: '' });
+      expect(result.stdout.startsWith(starts), `${args.join(' ')}:\n${result.stdout}`).toBe(true);
+      // Only the one command, not the whole list.
+      expect(result.stdout).not.toContain('commands:');
+    }
+    const admin = await cli(['kill-switch', '--help']);
+    expect(admin.stdout).toContain('TOKEN_BROKER_ADMIN_TOKEN');
+  });
+
+  it('lists every subcommand of a command group, and everything for token-broker --help', async () => {
+    const audit = await cli(['audit', '--help']);
+    expect(audit.code).toBe(0);
+    for (const sub of ['query', 'export', 'verify', 'holders']) expect(audit.stdout).toContain(`token-broker audit ${sub}`);
+    const all = await cli(['--help']);
+    expect(all.code).toBe(0);
+    for (const command of ['keygen', 'mint', 'policy validate', 'rotate', 'audit query', 'doctor', 'cache flush', 'revoke', 'revocations', 'kill-switch']) {
+      expect(all.stdout).toContain(`\n  ${command} `.trimEnd());
+    }
+  });
+
+  it('still refuses an unknown option (exit 2, that command\'s usage) and --help after --', async () => {
+    const unknown = await cli(['mint', '--hepl']);
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toContain("Unknown option '--hepl'");
+    expect(unknown.stderr).toContain('usage: token-broker mint');
+    const afterEnd = await cli(['policy', 'validate', '--', '--help']);
+    expect(afterEnd.code).toBe(1);
+    expect(afterEnd.stdout).toContain('--help: ');
+  });
+});
