@@ -62,8 +62,12 @@ export class BrokerError extends Error {
   /** Internal detail for the audit record and operator log. Never sent to the client; never holds secrets. */
   readonly detail: string | undefined;
 
-  constructor(code: ErrorCode, detail?: string, options?: { cause?: unknown }) {
-    super(ERROR_TABLE[code].message, options);
+  /**
+   * `clientMessage` replaces the generic message, for admin routes only: their callers are authenticated
+   * admins, who may learn policy names (never secret values). Sandbox-facing errors keep the table's text.
+   */
+  constructor(code: ErrorCode, detail?: string, options?: { cause?: unknown; clientMessage?: string }) {
+    super(options?.clientMessage ?? ERROR_TABLE[code].message, options?.cause === undefined ? undefined : { cause: options.cause });
     this.code = code;
     this.detail = detail;
   }

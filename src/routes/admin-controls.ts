@@ -50,7 +50,9 @@ export function adminControlRoutes(deps: AdminDeps): Hono<{ Variables: AppVariab
   routes.delete('/v1/admin/revocations/:id', (c) =>
     adminAction(c, deps, 'admin.revocation.lift', async () => {
       const id = decodeURIComponent(c.req.param('id'));
-      if (!(await deps.controls.deleteRevocation(id))) throw new BrokerError('not_found', 'no such revocation');
+      if (!(await deps.controls.deleteRevocation(id))) {
+        throw new BrokerError('not_found', 'no such revocation', { clientMessage: 'no active revocation has this id (see GET /v1/admin/revocations)' });
+      }
       return { detail: `lift ${id.slice(0, 300)}`, response: jsonResponse({ lifted: id }, c.get('requestId')) };
     }),
   );
@@ -65,6 +67,9 @@ export function adminControlRoutes(deps: AdminDeps): Hono<{ Variables: AppVariab
   routes.put('/v1/admin/kill-switches/:credential', (c) =>
     adminAction(c, deps, 'admin.kill_switch.on', async (admin) => {
       const credential = credentialParam(c);
+      // A typo (`codx`) must not look like a working switch while `codex` keeps issuing. Lifting (DELETE)
+      // stays possible for any name, so a switch left on a credential later removed from the policy can go.
+      if (!deps.policy.credentials.has(credential)) throw notInPolicy('invalid_request', credential);
       const body = parseRequest(killSwitchSchema, await jsonBody(c, {}));
       const killSwitch = { credential, reason: body.reason ?? null, created_at: deps.clock().toISOString(), created_by: admin.claims.sub };
       await deps.controls.putKillSwitch(killSwitch);
@@ -75,7 +80,9 @@ export function adminControlRoutes(deps: AdminDeps): Hono<{ Variables: AppVariab
   routes.delete('/v1/admin/kill-switches/:credential', (c) =>
     adminAction(c, deps, 'admin.kill_switch.off', async () => {
       const credential = credentialParam(c);
-      if (!(await deps.controls.deleteKillSwitch(credential))) throw new BrokerError('not_found', 'no kill switch for this credential');
+      if (!(await deps.controls.deleteKillSwitch(credential))) {
+        throw new BrokerError('not_found', 'no kill switch for this credential', { clientMessage: `no kill switch is on for credential ${credential}` });
+      }
       return { detail: `kill switch off for ${credential}`, response: jsonResponse({ removed: credential }, c.get('requestId')) };
     }),
   );
@@ -86,7 +93,7 @@ export function adminControlRoutes(deps: AdminDeps): Hono<{ Variables: AppVariab
       let key = ALL_SECRETS;
       if (body.credential !== undefined) {
         const credential = deps.policy.credentials.get(body.credential);
-        if (!credential) throw new BrokerError('not_found', 'no such credential in the policy');
+        if (!credential) throw notInPolicy('not_found', body.credential);
         key = credential.secretId;
       }
       // Every isolate drops the entry at its next generation check (a few seconds); this one at once.
@@ -118,6 +125,15 @@ function credentialParam(c: AdminContext): string {
   const credential = c.req.param('credential') ?? '';
   if (!CREDENTIAL_NAME_PATTERN.test(credential)) throw new BrokerError('invalid_request', 'credential name has invalid syntax');
   return credential;
+}
+
+/**
+ * An admin named a credential the policy does not define. Admins may learn credential names, so the
+ * message says so (echoing the name only if it has a credential name's syntax); sandboxes never reach these routes.
+ */
+function notInPolicy(code: 'invalid_request' | 'not_found', credential: string): BrokerError {
+  const problem = `credential${CREDENTIAL_NAME_PATTERN.test(credential) ? ` ${credential}` : ''} is not defined in the policy`;
+  return new BrokerError(code, problem, { clientMessage: problem });
 }
 
 function present(revocation: Revocation) {

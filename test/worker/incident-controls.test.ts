@@ -1,6 +1,8 @@
 /** The platform team's incident controls through the HTTP interface, each visible in the ledger. */
-import { exports } from 'cloudflare:workers';
+import { env, exports } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
+import { readConfig, type BrokerEnv } from '../../src/config/env.ts';
+import { LedgerControls } from '../../src/ledger/ledger-controls.ts';
 import { TEST_INVALID_TOKEN_RATE_LIMIT, TEST_SANDBOX_RATE_LIMIT } from '../support/test-world.ts';
 import { adminFetch, errorCode, keys, mint, requestCredential, signRaw, validClaims } from './helpers.ts';
 
@@ -89,6 +91,45 @@ describe('kill switch', () => {
       ['denied', 'credential_disabled', 'kill switch on'],
       ['issued', null, null],
     ]);
+  });
+});
+
+describe('kill switch names', () => {
+  it('refuses to switch off a credential the policy does not define (a typo must not look like a working switch)', async () => {
+    const on = await adminFetch('/v1/admin/kill-switches/codx', { method: 'PUT', body: { reason: 'typo of codex' } });
+    expect(on.status).toBe(400);
+    expect(await on.json()).toEqual({
+      error: { code: 'invalid_request', message: 'credential codx is not defined in the policy', request_id: on.headers.get('X-Request-Id') },
+    });
+    const listed = (await (await adminFetch('/v1/admin/kill-switches')).json()) as { kill_switches: Array<{ credential: string }> };
+    expect(listed.kill_switches.map((item) => item.credential)).not.toContain('codx');
+    // Nothing was switched off: the credential the admin meant still issues.
+    expect((await requestCredential('codex', { token: await mint() })).status).toBe(200);
+
+    const refused = (await ledgerFor('outcome=denied')).filter((record) => record.action === 'admin.kill_switch.on' && record.request_id === on.headers.get('X-Request-Id'));
+    expect(refused.map((record) => [record.reason, record.detail])).toEqual([['invalid_request', 'credential codx is not defined in the policy']]);
+  });
+
+  it('still lifts a switch left on a credential that is no longer in the policy; lifting a switch that is not on is 404', async () => {
+    // As if switched on under an earlier policy that still had this credential.
+    const { ledger } = readConfig(env as unknown as BrokerEnv);
+    const controls = new LedgerControls(ledger.namespace, ledger.shards);
+    await controls.putKillSwitch({ credential: 'retired-credential', reason: 'old incident', created_at: new Date().toISOString(), created_by: 'alice@platform.test' });
+
+    const lift = await adminFetch('/v1/admin/kill-switches/retired-credential', { method: 'DELETE' });
+    expect(lift.status).toBe(200);
+    expect(await lift.json()).toEqual({ removed: 'retired-credential' });
+    expect(await controls.listKillSwitches()).not.toContainEqual(expect.objectContaining({ credential: 'retired-credential' }));
+
+    const again = await adminFetch('/v1/admin/kill-switches/retired-credential', { method: 'DELETE' });
+    expect(again.status).toBe(404);
+    expect(((await again.json()) as { error: { message: string } }).error.message).toBe('no kill switch is on for credential retired-credential');
+  });
+
+  it('keeps the admin-only message away from sandboxes: a sandbox token gets 401, not the policy check', async () => {
+    const response = await adminFetch('/v1/admin/kill-switches/codx', { method: 'PUT', token: await mint() });
+    expect(response.status).toBe(401);
+    expect(JSON.stringify(await response.json())).not.toContain('codx');
   });
 });
 
