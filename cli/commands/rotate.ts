@@ -14,6 +14,7 @@ import {
   SecretsManagerClient,
   UpdateSecretVersionStageCommand,
 } from '@aws-sdk/client-secrets-manager';
+import { decodeJwt } from 'jose';
 import { BrokerError } from '../../src/errors.ts';
 import { compilePolicy } from '../../src/policy/compile.ts';
 import { extractCredential } from '../../src/secrets/extract-credential.ts';
@@ -40,6 +41,10 @@ export async function rotate(args: string[]): Promise<number> {
   if (!credential) throw new Error(`${values.policy} has no credential named ${name}`);
   const region = values.region ?? process.env.AWS_REGION;
   if (!region) throw new UsageError('--region (or AWS_REGION) is required');
+  // Everything the flush needs is checked before Secrets Manager is touched: a missing or expired admin
+  // token must fail with nothing changed, not after the new version is already AWSCURRENT.
+  const flushTarget = values['no-flush'] || !(values.url ?? process.env.TOKEN_BROKER_URL) ? undefined : adminTarget(values);
+  if (flushTarget) checkNotExpired(flushTarget.token);
 
   if (process.stdin.isTTY) process.stderr.write(`new value for ${name} (input is not echoed to argv; end with Ctrl-D):\n`);
   const value = readFileSync(0, 'utf8').trim();
@@ -66,8 +71,15 @@ export async function rotate(args: string[]): Promise<number> {
 
   if (values['no-flush']) {
     process.stdout.write(`broker caches not flushed: sandboxes get the new version within ${credential.cache.ttlMs / 1000} s\n`);
-  } else if (values.url ?? process.env.TOKEN_BROKER_URL) {
-    await adminPost(adminTarget(values), '/v1/admin/cache/flush', { credential: name });
+  } else if (flushTarget) {
+    try {
+      await adminPost(flushTarget, '/v1/admin/cache/flush', { credential: name });
+    } catch (error) {
+      throw new Error(
+        `${name} was rotated (new AWSCURRENT version ${newVersion}), but the cache flush failed: ${(error as Error).message}; ` +
+          `caches expire within ${credential.cache.ttlMs / 1000} s, or run: token-broker cache flush ${name}`,
+      );
+    }
     process.stdout.write('broker caches flushed: every isolate serves the new version within seconds\n');
   } else {
     process.stdout.write(`no broker URL given: caches expire within ${credential.cache.ttlMs / 1000} s (or run: token-broker cache flush ${name})\n`);
@@ -84,6 +96,19 @@ export async function cacheFlush(args: string[]): Promise<number> {
   const body = (await response.json()) as { flushed: string; generation: number };
   process.stdout.write(`flushed ${body.flushed} (generation ${body.generation}); every isolate drops it within seconds\n`);
   return 0;
+}
+
+/** A JWT whose `exp` has passed would fail the flush after the rotation; other problems are the broker's to find. */
+function checkNotExpired(token: string): void {
+  let exp: number | undefined;
+  try {
+    exp = decodeJwt(token).exp;
+  } catch {
+    return;
+  }
+  if (exp !== undefined && exp * 1000 <= Date.now()) {
+    throw new UsageError(`the admin token expired at ${new Date(exp * 1000).toISOString()}; mint a new one (nothing was changed)`);
+  }
 }
 
 function checkValue(check: () => string): string {
