@@ -21,6 +21,9 @@ export function joseErrorToBrokerError(error: unknown): BrokerError {
   }
   if (error instanceof errors.JWSSignatureVerificationFailed) return new BrokerError('invalid_signature', 'signature mismatch');
   if (error instanceof errors.JWKSNoMatchingKey) return new BrokerError('unknown_key', 'no key matches kid/alg');
+  // No `kid` while the issuer has several keys of the token's algorithm (normal during a rotation). jose 6
+  // leaves it to the caller to try each; we refuse instead, so one token cannot cost N verifications.
+  if (error instanceof errors.JWKSMultipleMatchingKeys) return new BrokerError('unknown_key', 'no kid, and several keys match its alg');
   if (error instanceof errors.JOSEAlgNotAllowed) return new BrokerError('unsupported_algorithm', error.message);
   if (error instanceof errors.JWSInvalid || error instanceof errors.JWTInvalid) {
     return new BrokerError('malformed_token', error.message);
