@@ -51,8 +51,11 @@ async function send(target: AdminTarget, method: string, path: string, body?: un
 async function describeError(response: Response): Promise<string> {
   const text = await response.text();
   try {
-    const { error } = JSON.parse(text) as { error: { code: string; request_id: string } };
-    return `broker answered ${response.status} ${error.code} (request ${error.request_id})`;
+    const { error } = JSON.parse(text) as { error: { code: string; message?: unknown; request_id: string } };
+    // Admin routes say what was wrong (e.g. a credential the policy does not define); control characters
+    // from the wire are not passed on to the terminal.
+    const message = typeof error.message === 'string' ? `: ${error.message.replace(/[\u0000-\u001f\u007f]/g, ' ').slice(0, 300)}` : '';
+    return `broker answered ${response.status} ${error.code}${message} (request ${error.request_id})`;
   } catch {
     return `broker answered ${response.status}`;
   }

@@ -3,16 +3,20 @@
  *
  *   1. dev signing key in .dev/ (generated on first run, kept afterwards)
  *   2. .dev/policy.json: policy/dev.json with that key's public half inlined
- *   3. the local Secrets Manager server, seeded with fake credentials
- *   4. `wrangler dev` with that policy and endpoint (its own process group)
- *   5. a ready-to-paste command; Ctrl-C stops everything
+ *   3. the local Secrets Manager server, seeded with fake credentials (re-seeded on every start)
+ *   4. the whoami stand-in (dev/whoami-stand-in.ts): a local stand-in for OpenAI's whoami endpoint, so the
+ *      fake demo token can log Codex in offline
+ *   5. `wrangler dev` with that policy and endpoint (its own process group; its state, and so the ledger,
+ *      persists in the state dir)
+ *   6. ready-to-paste commands, meant to be run from the repository root; Ctrl-C stops everything
  *
  * Options: --port (broker, default 8787; 0 picks a free one), --secrets-manager-port (default 4599; 0 = free),
- * --state-dir (default .dev). Prints `dev-stack ready <json>` for scripts and tests.
+ * --whoami-port (default 4598; 0 = free), --state-dir (default .dev). Prints `dev-stack ready <json>` for
+ * scripts and tests.
  */
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { dirname, join, relative, resolve } from 'node:path';
+import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { generateSigningKey } from '../src/sdk/generate-signing-key.ts';
@@ -20,6 +24,7 @@ import { DEMO_SECRETS, DEV_ADMIN_AUDIENCE, DEV_ADMIN_ISSUER, DEV_AUDIENCE, DEV_B
 import { spawnGroup, waitForOutput } from './process-group.ts';
 import { startSecretsManagerServer } from './secrets-manager/server.ts';
 import { freePort } from './free-port.ts';
+import { startWhoamiStandIn, type WhoamiStandIn } from './whoami-stand-in.ts';
 import { writeWranglerConfigWithPolicy } from '../scripts/wrangler-config-with-policy.ts';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -29,6 +34,7 @@ async function main(): Promise<void> {
     options: {
       port: { type: 'string', default: '8787' },
       'secrets-manager-port': { type: 'string', default: '4599' },
+      'whoami-port': { type: 'string', default: '4598' },
       'state-dir': { type: 'string', default: join(ROOT, '.dev') },
     },
     strict: true,
@@ -51,6 +57,14 @@ async function main(): Promise<void> {
     secrets: DEMO_SECRETS,
   });
   log(`local Secrets Manager on ${secretsManager.url} (demo secrets: ${DEMO_SECRETS.map((secret) => secret.name).join(', ')})`);
+  let whoami: WhoamiStandIn;
+  try {
+    whoami = await startWhoamiStandIn({ port: await portOption(values['whoami-port']) });
+  } catch (error) {
+    await secretsManager.close();
+    throw error;
+  }
+  log(`whoami stand-in on ${whoami.baseUrl} (local stand-in for OpenAI's whoami, so Codex accepts the fake demo token offline)`);
 
   // The audit key is generated once and kept, so fingerprints stay comparable across restarts.
   const auditKeyPath = join(stateDir, 'audit-hmac.key');
@@ -100,7 +114,7 @@ async function main(): Promise<void> {
     stopping = true;
     log('stopping');
     await wrangler.stop();
-    await secretsManager.close();
+    await Promise.all([secretsManager.close(), whoami.close()]);
     process.exit(exitCode);
   };
   process.on('SIGINT', () => void stop(0));
@@ -120,33 +134,41 @@ async function main(): Promise<void> {
     return;
   }
   const brokerUrl = `http://127.0.0.1:${port}`;
-  const key = relative(process.cwd(), keyPath) || keyPath;
-  const mint = `npx token-broker mint --key ${key} --iss ${DEV_ISSUER} --aud ${DEV_AUDIENCE} --sub sb-demo-1`;
+  const mint = `npx token-broker mint --key ${fromRoot(keyPath)} --iss ${DEV_ISSUER} --aud ${DEV_AUDIENCE} --sub sb-demo-1`;
+  const adminMint =
+    `npx token-broker mint --key ${fromRoot(adminKeyPath)} --iss ${DEV_ADMIN_ISSUER} --aud ${DEV_ADMIN_AUDIENCE} ` +
+    `--sub you@dev --typ admin+jwt --claim role=token-broker-admin --ttl 3600`;
+  const rotator = `AWS_ACCESS_KEY_ID=${DEV_ROTATOR_PRINCIPAL.accessKeyId} AWS_SECRET_ACCESS_KEY=${DEV_ROTATOR_PRINCIPAL.secretAccessKey}`;
   process.stdout.write(
     [
       '',
-      `token-broker dev stack is up: broker ${brokerUrl}, Secrets Manager ${secretsManager.url}. Ctrl-C stops both.`,
+      `token-broker dev stack is up: broker ${brokerUrl}, Secrets Manager ${secretsManager.url}, whoami stand-in ${whoami.baseUrl}.`,
+      'Ctrl-C stops all of them. Run the commands below in another terminal, from the repository root.',
       '',
-      'Fetch the demo Codex access token (paste this in another terminal):',
+      'Fetch the demo Codex access token:',
       '',
       `  curl -sS -X POST -H "Authorization: Bearer $(${mint})" ${brokerUrl}/v1/credentials/codex`,
       '',
-      'Or run the sandbox boot script as a sandbox would (it pipes the token into `codex login`):',
+      'Or run the sandbox boot script as a sandbox would (it pipes the token into `codex login`; the whoami',
+      'stand-in lets Codex accept the fake demo token offline):',
       '',
-      `  SANDBOX_TOKEN="$(${mint})" BROKER_URL=${brokerUrl} CODEX_HOME=$(mktemp -d) sh examples/sandbox-boot.sh codex`,
+      `  SANDBOX_TOKEN="$(${mint})" BROKER_URL=${brokerUrl} CODEX_BIN=node_modules/.bin/codex CODEX_AUTHAPI_BASE_URL=${whoami.baseUrl} CODEX_HOME=$(mktemp -d) sh examples/sandbox-boot.sh codex`,
       '',
       `The API key needs the research team claim: add --claim team=research and ask for /v1/credentials/openai-api-key.`,
       '',
-      'Look at the audit ledger as the platform team (admin token from the dev admin key):',
+      'Act as the platform team: first an admin token from the dev admin key (valid for an hour), for the',
+      'commands after it:',
       '',
-      `  TOKEN_BROKER_ADMIN_TOKEN="$(npx token-broker mint --key ${relative(process.cwd(), adminKeyPath) || adminKeyPath} --iss ${DEV_ADMIN_ISSUER} --aud ${DEV_ADMIN_AUDIENCE} --sub you@dev --typ admin+jwt --claim role=token-broker-admin)" \\`,
-      `    npx token-broker audit query --url ${brokerUrl} --all`,
+      `  export TOKEN_BROKER_ADMIN_TOKEN="$(${adminMint})"`,
       '',
-      'Rotate the demo Codex token as the platform team (your own AWS identity; here the local rotator key):',
+      'Look at the audit ledger:',
       '',
-      `  printf %s at-DEMO-ROTATED-0001 | AWS_ACCESS_KEY_ID=${DEV_ROTATOR_PRINCIPAL.accessKeyId} AWS_SECRET_ACCESS_KEY=${DEV_ROTATOR_PRINCIPAL.secretAccessKey} \\`,
+      `  npx token-broker audit query --url ${brokerUrl} --all`,
+      '',
+      'Rotate the demo Codex token (your own AWS identity; here the local rotator key) and flush the caches:',
+      '',
+      `  printf %s at-DEMO-ROTATED-0001 | ${rotator} \\`,
       `    npx token-broker rotate codex --policy policy/dev.json --region ${DEV_REGION} --endpoint ${secretsManager.url} --url ${brokerUrl}`,
-      '  (with TOKEN_BROKER_ADMIN_TOKEN set as above, so the caches are flushed)',
       '',
     ].join('\n'),
   );
@@ -154,6 +176,7 @@ async function main(): Promise<void> {
     `dev-stack ready ${JSON.stringify({
       brokerUrl,
       secretsManagerUrl: secretsManager.url,
+      whoamiUrl: whoami.baseUrl,
       keyPath,
       issuer: DEV_ISSUER,
       audience: DEV_AUDIENCE,
@@ -164,6 +187,16 @@ async function main(): Promise<void> {
   );
 }
 
+/**
+ * A path as the printed commands name it: relative to the repository root, where they are meant to be run
+ * (`npx token-broker` resolves this repository's bin there); absolute if it is outside the repository.
+ */
+function fromRoot(path: string): string {
+  const rel = relative(ROOT, path);
+  const shown = rel === '' || rel.startsWith('..') || isAbsolute(rel) ? path : rel;
+  return /^[\w@%+=:,./-]+$/.test(shown) ? shown : `'${shown.replace(/'/g, `'\\''`)}'`;
+}
+
 /** A signing key kept in the state dir across runs: generated on first run only. */
 async function ensureKey(stateDir: string, name: string): Promise<{ keyPath: string; jwks: unknown }> {
   const keyPath = join(stateDir, `${name}.private.jwk.json`);
@@ -172,7 +205,7 @@ async function ensureKey(stateDir: string, name: string): Promise<{ keyPath: str
     const pair = await generateSigningKey('ES256');
     writeFileSync(keyPath, `${JSON.stringify(pair.privateJwk, null, 2)}\n`, { mode: 0o600 });
     writeFileSync(jwksPath, `${JSON.stringify(pair.publicJwks, null, 2)}\n`);
-    log(`generated dev ${name} signing key ${relative(process.cwd(), keyPath)}`);
+    log(`generated dev ${name} signing key ${fromRoot(keyPath)}`);
   }
   return { keyPath, jwks: JSON.parse(readFileSync(jwksPath, 'utf8')) };
 }

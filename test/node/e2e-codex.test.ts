@@ -5,7 +5,7 @@
  * Everything lives in temp dirs (state, HOME, CODEX_HOME); the stack runs in its own process group and
  * nothing it started may survive afterAll.
  */
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
@@ -16,7 +16,7 @@ import { spawnGroup, waitForOutput, type GroupProcess } from '../../dev/process-
 import { mintSandboxToken } from '../../src/sdk/mint-sandbox-token.ts';
 import { processTree, survivors, waitForGroupGone, type ProcInfo } from '../support/node/proc-scan.ts';
 import { ROOT, runBootScript, runCommand, type CommandResult } from '../support/node/run-command.ts';
-import { startWhoamiServer, WHOAMI_PATH, type WhoamiServer } from '../support/node/whoami-server.ts';
+import { startWhoamiStandIn, WHOAMI_PATH, type WhoamiStandIn } from '../../dev/whoami-stand-in.ts';
 
 const CODEX_BIN = join(ROOT, 'node_modules', '.bin', 'codex');
 const TSX_BIN = join(ROOT, 'node_modules', '.bin', 'tsx');
@@ -24,6 +24,7 @@ const TSX_BIN = join(ROOT, 'node_modules', '.bin', 'tsx');
 interface StackInfo {
   brokerUrl: string;
   secretsManagerUrl: string;
+  whoamiUrl: string;
   keyPath: string;
   issuer: string;
   audience: string;
@@ -37,8 +38,10 @@ let home: string;
 let stack: GroupProcess | undefined;
 let stackLog = '';
 let stackInfo: StackInfo;
+/** Everything the stack printed up to its ready line: the commands it tells the user to paste. */
+let printed = '';
 let stackProcesses: ProcInfo[] = [];
-let whoami: WhoamiServer;
+let whoami: WhoamiStandIn;
 let privateJwk: JWK;
 
 function remember(processes: ProcInfo[]): void {
@@ -53,11 +56,12 @@ beforeAll(async () => {
   work = mkdtempSync(join(tmpdir(), 'e2e-codex-'));
   home = join(work, 'home');
   mkdirSync(home);
-  whoami = await startWhoamiServer();
+  // The test's own stand-in, so tests can see what Codex sent; the stack runs its own for the printed commands.
+  whoami = await startWhoamiStandIn();
 
   stack = spawnGroup(
     TSX_BIN,
-    ['dev/dev-stack.ts', '--port', '0', '--secrets-manager-port', '0', '--state-dir', join(work, 'state')],
+    ['dev/dev-stack.ts', '--port', '0', '--secrets-manager-port', '0', '--whoami-port', '0', '--state-dir', join(work, 'state')],
     {
       cwd: ROOT,
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -72,6 +76,7 @@ beforeAll(async () => {
 
   const match = await waitForOutput(stack, /dev-stack ready (\{.*\})\n/, 100_000);
   stackInfo = JSON.parse(match[1]!) as StackInfo;
+  printed = match.input!.slice(0, match.index);
   privateJwk = JSON.parse(readFileSync(stackInfo.keyPath, 'utf8')) as JWK;
   remember(processTree(stack.child.pid!));
 }, 120_000);
@@ -147,6 +152,22 @@ function describeRun(result: CommandResult): string {
   return `exit ${result.code}\nstdout:\n${result.stdout}\nstderr:\n${result.stderr}\ndev stack log (tail):\n${stackLog.slice(-3000)}`;
 }
 
+/**
+ * A developer's shell in another terminal: their environment minus anything this broker, Codex or AWS would
+ * read, so a printed command passes only if it carries everything it needs.
+ */
+function pasteEnv(extra: Record<string, string> = {}): Record<string, string> {
+  const inherited = Object.entries(process.env).filter(
+    (entry): entry is [string, string] => entry[1] !== undefined && !/^(CODEX_|TOKEN_BROKER_|SANDBOX_TOKEN|BROKER_URL$|AWS_)/.test(entry[0]),
+  );
+  return { ...Object.fromEntries(inherited), HOME: home, XDG_CONFIG_HOME: join(home, '.config'), npm_config_update_notifier: 'false', ...extra };
+}
+
+/** Runs pasted lines with sh at the repository root (its own process group, swept afterwards). */
+function paste(lines: string, env: Record<string, string>): Promise<CommandResult> {
+  return runCommand('sh', ['-c', `set -e\n${lines}`], { env, cwd: ROOT, timeoutMs: 90_000 });
+}
+
 /** What the local Secrets Manager holds, read the way the broker reads it. */
 async function storedSecret(secretId: string): Promise<string> {
   const client = new SecretsManagerClient({
@@ -193,6 +214,34 @@ describe('sandbox boot with the real Codex CLI against the dev stack', () => {
     expect(again.stderr).toMatch(/^sandbox-boot: token_replayed \(401\)$/m);
     expect(again.stderr).not.toContain('retrying');
     expect(existsSync(join(againHome, 'auth.json'))).toBe(false);
+  });
+
+  it('the boot command the dev stack prints works as pasted from the repository root (CODEX_BIN, the stack\'s whoami stand-in)', async () => {
+    const line = printed.split('\n').find((text) => text.startsWith('  SANDBOX_TOKEN='));
+    expect(line, printed).toBeDefined();
+    expect(line).toContain(' CODEX_BIN=node_modules/.bin/codex ');
+    expect(line).toContain(` CODEX_AUTHAPI_BASE_URL=${stackInfo.whoamiUrl} `);
+    expect(stackInfo.whoamiUrl).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/api\/accounts$/);
+    expect(stackInfo.whoamiUrl).not.toBe(whoami.baseUrl);
+    // `CODEX_HOME=$(mktemp -d)` as printed; a TMPDIR of our own tells us which directory it made.
+    const tmp = mkdtempSync(join(work, 'paste-tmp-'));
+    const before = whoami.requests.length;
+
+    const boot = await paste(line!.trim(), pasteEnv({ TMPDIR: tmp }));
+
+    expect(boot.code, describeRun(boot)).toBe(0);
+    expect(boot.stderr).toMatch(/^sandbox-boot: logged in to Codex with credential codex \(kind codex_access_token, version \S+, issuance \S+\)$/m);
+    expect(boot.stdout + boot.stderr).not.toContain(DEMO_CODEX_ACCESS_TOKEN);
+    const made = readdirSync(tmp).filter((name) => name.startsWith('tmp.'));
+    expect(made).toHaveLength(1);
+    const status = await runCommand(CODEX_BIN, ['login', 'status'], {
+      env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: home, CODEX_HOME: join(tmp, made[0]!), CODEX_AUTHAPI_BASE_URL: stackInfo.whoamiUrl },
+      timeoutMs: 30_000,
+    });
+    expect(status.code, describeRun(status)).toBe(0);
+    expect(status.stdout + status.stderr).toContain('Logged in using personal access token');
+    // Codex checked the token with the stack's stand-in, not with this test's.
+    expect(whoami.requests.length).toBe(before);
   });
 
   it('logs Codex in with the API key for a research sandbox, token handed over in a file', async () => {
@@ -310,6 +359,15 @@ describe('the platform team audits the dev stack with the CLI', () => {
     expect((await cli(['kill-switch', 'off', 'codex'], env)).code).toBe(0);
     expect(await fetchCodex('sb-e2e-kill')).toBe('issued');
 
+    // A typo is refused by the broker, naming the problem, and nothing is switched off.
+    const typo = await cli(['kill-switch', 'on', 'codx'], env);
+    expect(typo.code).toBe(1);
+    expect(typo.stdout).toBe('');
+    expect(typo.stderr).toMatch(/^token-broker: broker answered 400 invalid_request: credential codx is not defined in the policy \(request \S+\)$/m);
+    const switches = await cli(['kill-switch', 'list'], env);
+    expect(switches.stderr).toContain('0 credentials switched off');
+    expect(await fetchCodex('sb-e2e-kill-typo')).toBe('issued');
+
     const noToken = await cli(['kill-switch', 'list'], { TOKEN_BROKER_URL: stackInfo.brokerUrl, TOKEN_BROKER_ADMIN_TOKEN: '' });
     expect(noToken.code).toBe(2);
     expect(noToken.stderr).toContain('an admin token is required');
@@ -383,4 +441,30 @@ describe('the platform team audits the dev stack with the CLI', () => {
     expect(unreachable.code).toBe(1);
     expect(unreachable.stdout).toContain('FAIL broker unreachable at http://127.0.0.1:9');
   }, 60_000);
+});
+
+describe('the platform-team commands the dev stack prints work as pasted, in order, from the repository root', () => {
+  it('exports the admin token on its own line; audit query and rotate (with its cache flush) then succeed', async () => {
+    const from = printed.indexOf('Act as the platform team');
+    expect(from, printed).toBeGreaterThan(-1);
+    const commands = printed
+      .slice(from)
+      .split('\n')
+      .filter((text) => text.startsWith('  '))
+      .map((text) => text.slice(2))
+      .join('\n');
+    expect(commands).toMatch(/^export TOKEN_BROKER_ADMIN_TOKEN="\$\(npx token-broker mint --key \S+ .*--typ admin\+jwt .*\)"$/m);
+    expect(commands).toMatch(/^npx token-broker audit query /m);
+    expect(commands).toMatch(/^printf %s at-DEMO-ROTATED-0001 \| .*\\\n {2}npx token-broker rotate codex /m);
+
+    const result = await paste(commands, pasteEnv());
+
+    expect(result.code, describeRun(result)).toBe(0);
+    expect(result.stderr).toMatch(/^\d+ records/m);
+    expect(result.stdout).toMatch(/^rotated codex \(secret demo\/codex\)$/m);
+    expect(result.stdout).toContain('broker caches flushed: every isolate serves the new version within seconds');
+    expect(JSON.parse(await storedSecret('demo/codex'))).toEqual({ access_token: 'at-DEMO-ROTATED-0001' });
+    const response = await fetch(`${stackInfo.brokerUrl}/v1/credentials/codex`, { method: 'POST', headers: { Authorization: `Bearer ${await mint('sb-e2e-pasted')}` } });
+    expect(((await response.json()) as { value: string }).value).toBe('at-DEMO-ROTATED-0001');
+  }, 120_000);
 });
