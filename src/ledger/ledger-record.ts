@@ -29,17 +29,31 @@ export interface ChainAnchor {
   reason: 'genesis' | 'pruned' | 'range';
 }
 
+/**
+ * JSON with object keys sorted (by UTF-16 code units, which is what both `Array#sort` and `<` compare) and
+ * undefined members left out. Every record's hash depends on this exact output: change it and no existing
+ * chain verifies.
+ */
 export function canonicalJson(value: unknown): string {
   if (value === null || typeof value !== 'object') return JSON.stringify(value);
   if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
-  const entries = Object.entries(value as Record<string, unknown>)
-    .filter(([, item]) => item !== undefined)
-    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-  return `{${entries.map(([key, item]) => `${JSON.stringify(key)}:${canonicalJson(item)}`).join(',')}}`;
+  const object = value as Record<string, unknown>;
+  let json = '';
+  for (const key of Object.keys(object).sort()) {
+    const item = object[key];
+    if (item === undefined) continue;
+    json += `${json ? ',' : ''}${JSON.stringify(key)}:${canonicalJson(item)}`;
+  }
+  return `{${json}}`;
 }
 
 /** Synchronous on purpose: the Durable Object computes it inside one transaction, with no await. */
 export function hashRecord(record: Omit<LedgerRecord, 'hash'> | LedgerRecord): string {
   const { hash: _ignored, ...rest } = record as LedgerRecord;
-  return bytesToHex(sha256(utf8ToBytes(canonicalJson(rest))));
+  return hashCanonicalJson(canonicalJson(rest));
+}
+
+/** The hash of a record already serialised with `canonicalJson` (without its `hash`). */
+export function hashCanonicalJson(json: string): string {
+  return bytesToHex(sha256(utf8ToBytes(json)));
 }

@@ -2,13 +2,21 @@
  * One ledger shard: a Durable Object with SQLite storage that holds a hash-chained audit trail and the
  * redemption counts of the tokens that map to it.
  *
- * Every public method is synchronous from the first read to the last write (no await in between), so a
- * Durable Object runs it as one atomic step: no other request can interleave, and the SQLite writes of one
- * call commit together. That is what makes "count the redemption and append its record" indivisible.
+ * Every state change runs synchronously from its first read to its last write (no await in between), so a
+ * Durable Object runs it as one atomic step: no other request can interleave, and its SQLite writes commit
+ * together. That is what makes "count the redemption and append its record" indivisible.
+ *
+ * Group commit: `append` and `redeem` do not write at once; each queues its step and the queue is run on
+ * the next turn of the event loop, every queued step in arrival order inside one synchronous run, so the
+ * attempts that arrived meanwhile share one SQLite transaction (one commit, one sync to disk) instead of
+ * paying for one each. Nothing about an attempt changes: its own check, its own count, its own
+ * hash-chained record, in the order the attempts arrived. And no answer leaves early: the output gate
+ * holds every reply of this object, RPC results included, until the transaction that wrote its record is
+ * durable; if that commit fails, the replies are never sent (the callers see an error, nothing is issued).
  */
 import { DurableObject } from 'cloudflare:workers';
 import type { AuditRecord } from '../audit/audit-record.ts';
-import { canonicalJson, GENESIS_HASH, hashRecord, type ChainAnchor, type LedgerRecord } from './ledger-record.ts';
+import { canonicalJson, GENESIS_HASH, hashCanonicalJson, type ChainAnchor, type LedgerRecord } from './ledger-record.ts';
 import type { AuditQuery, ExportPage, ExportRequest, KillSwitch, Redemption, RedeemResult, Revocation } from './ledger-types.ts';
 
 export const MAX_QUERY_LIMIT = 500;
@@ -29,6 +37,8 @@ export class LedgerShard extends DurableObject {
   readonly #revocations = new Map<string, Revocation>();
   /** When the alarm is set for (ms), so that most redemptions need not ask storage. */
   #alarmAt: number | null | undefined;
+  /** Steps waiting for the next write turn (see the group commit note above), in arrival order. */
+  #queued: QueuedStep[] = [];
 
   constructor(ctx: DurableObjectState, env: unknown) {
     super(ctx, env as never);
@@ -89,16 +99,42 @@ export class LedgerShard extends DurableObject {
     }
   }
 
-  /** Appends one record (a denial, or any attempt that redeems nothing). */
-  append(shard: number, record: AuditRecord): LedgerRecord {
-    return this.#append(shard, record);
+  /** Appends one record (a denial, or any attempt that redeems nothing). Resolves with the record written. */
+  append(shard: number, record: AuditRecord): Promise<LedgerRecord> {
+    return this.#enqueue(() => this.#append(shard, record));
   }
 
   /**
    * Counts one use of the token for the credential and appends the issuance record, or, if the token has
    * no uses left, appends a `token_replayed` denial instead. Both in one atomic step.
    */
-  redeem(shard: number, record: AuditRecord, redemption: Redemption): RedeemResult {
+  redeem(shard: number, record: AuditRecord, redemption: Redemption): Promise<RedeemResult> {
+    return this.#enqueue(() => this.#redeem(shard, record, redemption));
+  }
+
+  /** Queues a write step; the first step of a turn schedules the run that writes them all. */
+  #enqueue<T>(step: () => T): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      const queued = this.#queued.push({ step, resolve: resolve as (value: unknown) => void, reject });
+      // A timer, not a microtask: other calls to this object that are already waiting get delivered first.
+      if (queued === 1) setTimeout(() => this.#runQueued(), 0);
+    });
+  }
+
+  /** Runs every queued step, synchronously and in order: their writes share one implicit transaction. */
+  #runQueued(): void {
+    const steps = this.#queued;
+    this.#queued = [];
+    for (const { step, resolve, reject } of steps) {
+      try {
+        resolve(step());
+      } catch (error) {
+        reject(error);
+      }
+    }
+  }
+
+  #redeem(shard: number, record: AuditRecord, redemption: Redemption): RedeemResult {
     const refusal = this.#refusal(redemption);
     if (refusal) {
       const denied = this.#append(shard, { ...record, outcome: 'denied', ...refusal, issuance_id: null, value_fingerprint: null });
@@ -294,7 +330,9 @@ export class LedgerShard extends DurableObject {
 
   #append(shard: number, record: AuditRecord): LedgerRecord {
     const unsigned = { ...record, time: new Date().toISOString(), shard, seq: this.#head.seq + 1, prev_hash: this.#head.hash };
-    const hash = hashRecord(unsigned);
+    // One serialisation for both the stored body and the hash (hashRecord would serialise it again).
+    const body = canonicalJson(unsigned);
+    const hash = hashCanonicalJson(body);
     this.#sql.exec(
       'INSERT INTO records (seq, time, outcome, sub, jti, credential, secret_version_id, body, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
       unsigned.seq,
@@ -304,7 +342,7 @@ export class LedgerShard extends DurableObject {
       unsigned.jti,
       unsigned.credential,
       unsigned.secret_version_id,
-      canonicalJson(unsigned),
+      body,
       hash,
     );
     this.#head = { seq: unsigned.seq, hash };
@@ -342,6 +380,12 @@ export class LedgerShard extends DurableObject {
     });
   }
 
+}
+
+interface QueuedStep {
+  step: () => unknown;
+  resolve: (value: unknown) => void;
+  reject: (error: unknown) => void;
 }
 
 function toLedgerRecord(row: { body: string; hash: string }): LedgerRecord {
