@@ -314,11 +314,14 @@ export class LedgerShard extends DurableObject {
     if (next !== null) await this.ctx.storage.setAlarm(next * 1000);
   }
 
-  /** Why this redemption must not happen, if it must not: a kill switch, or a revoked sandbox or token. */
-  #refusal(redemption: Redemption): { reason: 'credential_disabled' | 'token_revoked'; detail: string } | undefined {
+  /** Why this redemption must not happen, if it must not: a kill switch, an expired token, a revoked sandbox or token. */
+  #refusal(redemption: Redemption): { reason: 'credential_disabled' | 'token_revoked' | 'token_expired'; detail: string } | undefined {
     if (this.#killSwitches.has(redemption.credential)) return { reason: 'credential_disabled', detail: 'kill switch on' };
-    if (this.#revocations.size === 0) return undefined;
     const now = Math.floor(Date.now() / 1000);
+    // The alarm forgets redemptions once expiresAt has passed; a token verified just before that but
+    // redeemed after it (a slow upstream in between) would otherwise start a fresh count.
+    if (redemption.expiresAt <= now) return { reason: 'token_expired', detail: 'expired before its redemption was recorded' };
+    if (this.#revocations.size === 0) return undefined;
     for (const revocation of this.#revocations.values()) {
       if (revocation.until <= now || (revocation.iss !== null && revocation.iss !== redemption.iss)) continue;
       const value = revocation.kind === 'jti' ? redemption.jti : redemption.sub;

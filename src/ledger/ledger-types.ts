@@ -14,7 +14,7 @@ export interface Redemption {
 
 export type RedeemResult =
   | { outcome: 'issued'; record: LedgerRecord }
-  | { outcome: 'denied'; reason: Extract<ErrorCode, 'token_replayed' | 'token_revoked' | 'credential_disabled'>; record: LedgerRecord };
+  | { outcome: 'denied'; reason: Extract<ErrorCode, 'token_replayed' | 'token_revoked' | 'credential_disabled' | 'token_expired'>; record: LedgerRecord };
 
 /** A revoked sandbox (`sub`) or token (`jti`), optionally limited to one issuer, until a time. */
 export type Revocation = {

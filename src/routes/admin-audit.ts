@@ -7,6 +7,7 @@ import type { AppVariables } from '../app-variables.ts';
 import { BrokerError } from '../errors.ts';
 import { jsonResponse, NO_STORE_HEADERS } from '../http/responses.ts';
 import { decodeCursor } from '../ledger/query-cursor.ts';
+import { readAdminJson } from './admin-body.ts';
 import { adminAction, type AdminDeps } from './admin-action.ts';
 import { auditExportSchema, auditPruneSchema, auditQuerySchema, parseRequest, toUtc } from './admin-schemas.ts';
 
@@ -45,9 +46,7 @@ export function adminAuditRoutes(deps: AdminDeps): Hono<{ Variables: AppVariable
 
   routes.post('/v1/admin/audit/prune', (c) =>
     adminAction(c, deps, 'admin.audit.prune', async () => {
-      const body: unknown = await c.req.json().catch(() => {
-        throw new BrokerError('invalid_request', 'body is not JSON');
-      });
+      const body = await readAdminJson(c.req.raw);
       const { before } = parseRequest(auditPruneSchema, body);
       const result = await deps.ledgerReader.prune(toUtc(before)!);
       return { detail: `before=${before} pruned=${result.pruned.join(',')}`, response: jsonResponse(result, c.get('requestId')) };

@@ -7,6 +7,7 @@ import { Hono, type Context } from 'hono';
 import type { AppVariables } from '../app-variables.ts';
 import { BrokerError } from '../errors.ts';
 import { jsonResponse } from '../http/responses.ts';
+import { readAdminJson } from './admin-body.ts';
 import type { Revocation } from '../ledger/ledger-types.ts';
 import { CREDENTIAL_NAME_PATTERN } from '../policy/schema.ts';
 import { adminAction, type AdminDeps } from './admin-action.ts';
@@ -19,11 +20,11 @@ export function adminControlRoutes(deps: AdminDeps): Hono<{ Variables: AppVariab
 
   routes.post('/v1/admin/revocations', (c) =>
     adminAction(c, deps, 'admin.revocation.put', async (admin) => {
-      const body = parseRequest(revocationSchema, await jsonBody(c));
+      const body = parseRequest(revocationSchema, await readAdminJson(c.req.raw));
       const kind = body.sub !== undefined ? 'sub' : 'jti';
       const value = (body.sub ?? body.jti)!;
       const revocation: Revocation = {
-        id: `${kind}:${body.iss ?? '*'}:${value}`,
+        id: revocationId(kind, body.iss, value),
         kind,
         iss: body.iss ?? null,
         value,
@@ -49,7 +50,8 @@ export function adminControlRoutes(deps: AdminDeps): Hono<{ Variables: AppVariab
 
   routes.delete('/v1/admin/revocations/:id', (c) =>
     adminAction(c, deps, 'admin.revocation.lift', async () => {
-      const id = decodeURIComponent(c.req.param('id'));
+      // hono has already decoded the path parameter once; decoding again would turn a literal `%41` into `A`.
+      const id = c.req.param('id');
       if (!(await deps.controls.deleteRevocation(id))) {
         throw new BrokerError('not_found', 'no such revocation', { clientMessage: 'no active revocation has this id (see GET /v1/admin/revocations)' });
       }
@@ -70,7 +72,7 @@ export function adminControlRoutes(deps: AdminDeps): Hono<{ Variables: AppVariab
       // A typo (`codx`) must not look like a working switch while `codex` keeps issuing. Lifting (DELETE)
       // stays possible for any name, so a switch left on a credential later removed from the policy can go.
       if (!deps.policy.credentials.has(credential)) throw notInPolicy('invalid_request', credential);
-      const body = parseRequest(killSwitchSchema, await jsonBody(c, {}));
+      const body = parseRequest(killSwitchSchema, await readAdminJson(c.req.raw, {}));
       const killSwitch = { credential, reason: body.reason ?? null, created_at: deps.clock().toISOString(), created_by: admin.claims.sub };
       await deps.controls.putKillSwitch(killSwitch);
       return { detail: `kill switch on for ${credential}`, response: jsonResponse({ kill_switch: killSwitch }, c.get('requestId')) };
@@ -89,7 +91,7 @@ export function adminControlRoutes(deps: AdminDeps): Hono<{ Variables: AppVariab
 
   routes.post('/v1/admin/cache/flush', (c) =>
     adminAction(c, deps, 'admin.cache.flush', async () => {
-      const body = parseRequest(cacheFlushSchema, await jsonBody(c, {}));
+      const body = parseRequest(cacheFlushSchema, await readAdminJson(c.req.raw, {}));
       let key = ALL_SECRETS;
       if (body.credential !== undefined) {
         const credential = deps.policy.credentials.get(body.credential);
@@ -111,15 +113,6 @@ export function adminControlRoutes(deps: AdminDeps): Hono<{ Variables: AppVariab
 
 type AdminContext = Context<{ Variables: AppVariables }>;
 
-async function jsonBody(c: AdminContext, fallback?: unknown): Promise<unknown> {
-  const text = await c.req.text();
-  if (text.trim() === '' && fallback !== undefined) return fallback;
-  try {
-    return JSON.parse(text);
-  } catch {
-    throw new BrokerError('invalid_request', 'body is not JSON');
-  }
-}
 
 function credentialParam(c: AdminContext): string {
   const credential = c.req.param('credential') ?? '';
@@ -140,3 +133,22 @@ function present(revocation: Revocation) {
   return { ...revocation, until: new Date(revocation.until * 1000).toISOString() };
 }
 
+/**
+ * One id per (kind, issuer, value), so a second revocation can only ever update the same one: `*` stands
+ * for "any issuer", and the issuer and value are percent-encoded (including `*` and `:`), so no issuer or
+ * value can produce another revocation's id.
+ */
+export function revocationId(kind: 'sub' | 'jti', iss: string | undefined, value: string): string {
+  return `${kind}:${iss === undefined ? '*' : encodeIdPart(iss)}:${encodeIdPart(value)}`;
+}
+
+function encodeIdPart(text: string): string {
+  let encoded = '';
+  for (const char of text) {
+    const code = char.codePointAt(0)!;
+    // A lone surrogate (possible in a JSON claim) would make encodeURIComponent throw; `%u` never occurs
+    // in its output, so this spelling stays unambiguous.
+    encoded += code >= 0xd800 && code <= 0xdfff ? `%u${code.toString(16).toUpperCase()}` : encodeURIComponent(char).replace(/\*/g, '%2A');
+  }
+  return encoded;
+}

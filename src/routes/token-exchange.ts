@@ -9,6 +9,7 @@
 import { Hono, type Context } from 'hono';
 import type { AppVariables } from '../app-variables.ts';
 import { BrokerError, toBrokerError, type ErrorCode } from '../errors.ts';
+import { BodyTooLargeError, readTextCapped } from '../http/read-body.ts';
 import { NO_STORE_HEADERS } from '../http/responses.ts';
 import { issueCredential, type IssuanceDeps } from '../issuance/issue-credential.ts';
 import { waitUntilOf } from './wait-until.ts';
@@ -89,8 +90,10 @@ export function tokenExchangeRoutes(deps: IssuanceDeps): Hono<{ Variables: AppVa
 async function readForm(c: Context<{ Variables: AppVariables }>) {
   const type = (c.req.header('Content-Type') ?? '').split(';')[0]!.trim().toLowerCase();
   if (type !== 'application/x-www-form-urlencoded') throw new OAuthFormError('invalid_request', 'the body must be application/x-www-form-urlencoded');
-  const text = await c.req.text();
-  if (text.length > MAX_FORM_BYTES) throw new OAuthFormError('invalid_request', 'the body is too large');
+  const text = await readTextCapped(c.req.raw, MAX_FORM_BYTES).catch((error: unknown) => {
+    if (error instanceof BodyTooLargeError) throw new OAuthFormError('invalid_request', 'the body is too large');
+    throw error;
+  });
   const params = new URLSearchParams(text);
   const fields: Record<string, string> = {};
   for (const [name, value] of params) {

@@ -715,8 +715,9 @@ async function applyWrongKey(state: State, mutation: WrongKeyMutation, base: Bas
         Object.assign(claims, { iss: world.adminIssuer, aud: world.adminAudience });
         typ = 'admin+jwt';
       }
-      if (mutation.key === 'other' && mutation.iss === 'keyOwner' && (mutation.kid === 'own' || mutation.kid === 'none')) {
-        // A valid token of the other issuer: it verifies, and the target credential does not trust that issuer.
+      if (mutation.key === 'other' && claims.iss === world.otherIssuer && (mutation.kid === 'own' || mutation.kid === 'none')) {
+        // A valid token of the other issuer (its iss set by this mutation or an earlier one in the chain): it
+        // verifies, and the target credential does not trust that issuer.
         state.statuses.add(403);
       }
       return signCompact(JSON.stringify({ alg: key.alg, typ, ...(kid === undefined ? {} : { kid }) }), JSON.stringify(claims), key);

@@ -44,6 +44,25 @@ describe('admin authentication', () => {
     });
     expect(response.status).toBe(200);
   });
+
+  it('applies the token size limits to the Cloudflare Access header before decoding it', async () => {
+    const { exports } = await import('cloudflare:workers');
+    const send = (assertion: string) =>
+      exports.default.fetch('https://broker.test/v1/admin/audit?limit=1', { headers: { 'Cf-Access-Jwt-Assertion': assertion } });
+    const valid = await mintAdmin();
+    const oversized = `${valid}${'A'.repeat(20_000)}`;
+    const huge = await send(oversized);
+    expect(huge.status).toBe(401);
+    expect(await errorCode(huge)).toBe('token_too_large');
+    const justOver = await send(`${valid}${'A'.repeat(4 * 1024 + 1 - valid.length)}`);
+    expect(await errorCode(justOver)).toBe('token_too_large');
+    // The record keeps the length, not the token.
+    const records = ((await (await adminFetch('/v1/admin/audit?outcome=denied&limit=500')).json()) as QueryResult).records.filter(
+      (record) => record.reason === 'token_too_large' && String(record.action).startsWith('admin.'),
+    );
+    expect(records.map((record) => record.detail)).toEqual([`Cf-Access-Jwt-Assertion of ${oversized.length} bytes`, 'token of 4097 bytes']);
+    expect(JSON.stringify(records)).not.toContain(valid.slice(-40));
+  });
 });
 
 describe('GET /v1/admin/audit', () => {

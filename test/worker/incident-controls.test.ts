@@ -1,10 +1,11 @@
 /** The platform team's incident controls through the HTTP interface, each visible in the ledger. */
+import { abortAllDurableObjects } from 'cloudflare:test';
 import { env, exports } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
 import { readConfig, type BrokerEnv } from '../../src/config/env.ts';
 import { LedgerControls } from '../../src/ledger/ledger-controls.ts';
-import { TEST_INVALID_TOKEN_RATE_LIMIT, TEST_SANDBOX_RATE_LIMIT } from '../support/test-world.ts';
-import { adminFetch, errorCode, keys, mint, requestCredential, signRaw, validClaims } from './helpers.ts';
+import { ISSUER, TEST_INVALID_TOKEN_RATE_LIMIT, TEST_SANDBOX_RATE_LIMIT } from '../support/test-world.ts';
+import { adminFetch, errorCode, keys, mint, mintAdmin, requestCredential, signRaw, validClaims } from './helpers.ts';
 
 async function ledgerFor(query: string): Promise<Array<Record<string, unknown>>> {
   const response = await adminFetch(`/v1/admin/audit?${query}&limit=500`);
@@ -64,6 +65,64 @@ describe('revocation', () => {
       const response = await adminFetch('/v1/admin/revocations', { method: 'POST', body });
       expect({ body, status: response.status, code: await errorCode(response) }).toEqual({ body, status: 400, code: 'invalid_request' });
     }
+  });
+
+  it('gives every (kind, issuer, value) its own id: a revocation for issuer "*" or another issuer never replaces the any-issuer one', async () => {
+    const sub = `sb-ids-${crypto.randomUUID()}`;
+    const put = async (body: Record<string, unknown>) => {
+      const response = await adminFetch('/v1/admin/revocations', { method: 'POST', body: { sub, until: inAnHour(), ...body } });
+      expect(response.status).toBe(201);
+      return ((await response.json()) as { revocation: { id: string; iss: string | null } }).revocation;
+    };
+    const anyIssuer = await put({});
+    const literalStar = await put({ iss: '*' });
+    const scoped = await put({ iss: ISSUER });
+    const colon = await put({ iss: `${ISSUER}:${sub}` });
+    expect(anyIssuer).toMatchObject({ id: `sub:*:${sub}`, iss: null });
+    expect(literalStar).toMatchObject({ id: `sub:%2A:${sub}`, iss: '*' });
+    expect(scoped).toMatchObject({ id: `sub:${encodeURIComponent(ISSUER)}:${sub}`, iss: ISSUER });
+    expect(new Set([anyIssuer.id, literalStar.id, scoped.id, colon.id]).size).toBe(4);
+
+    const listed = (await (await adminFetch('/v1/admin/revocations')).json()) as { revocations: Array<{ id: string; iss: string | null }> };
+    expect(listed.revocations.filter((item) => item.id.endsWith(`:${sub}`)).map((item) => item.iss).sort()).toEqual(['*', ISSUER, `${ISSUER}:${sub}`, null].sort());
+    // Still revoked, in memory and after every shard restarts from storage.
+    expect(await errorCode(await requestCredential('codex', { token: await mint({ subject: sub }) }))).toBe('token_revoked');
+    await abortAllDurableObjects();
+    expect(await errorCode(await requestCredential('codex', { token: await mint({ subject: sub }) }))).toBe('token_revoked');
+
+    // Lifting the scoped ones leaves the any-issuer one in force.
+    for (const { id } of [literalStar, scoped, colon]) {
+      expect((await adminFetch(`/v1/admin/revocations/${encodeURIComponent(id)}`, { method: 'DELETE' })).status).toBe(200);
+    }
+    expect(await errorCode(await requestCredential('codex', { token: await mint({ subject: sub }) }))).toBe('token_revoked');
+    expect((await adminFetch(`/v1/admin/revocations/${encodeURIComponent(anyIssuer.id)}`, { method: 'DELETE' })).status).toBe(200);
+    expect((await requestCredential('codex', { token: await mint({ subject: sub }) })).status).toBe(200);
+  });
+
+  it('lifts exactly the named revocation when its id holds % (the path is decoded once)', async () => {
+    const tag = crypto.randomUUID().slice(0, 8);
+    const put = async (sub: string) => {
+      const response = await adminFetch('/v1/admin/revocations', { method: 'POST', body: { sub, until: inAnHour() } });
+      expect(response.status).toBe(201);
+      return ((await response.json()) as { revocation: { id: string } }).revocation.id;
+    };
+    const plainId = await put(`sb-A${tag}`);
+    const percentId = await put(`sb-%41${tag}`);
+    const hundredId = await put(`sb-100%-${tag}`);
+    expect([plainId, percentId, hundredId]).toEqual([`sub:*:sb-A${tag}`, `sub:*:sb-%2541${tag}`, `sub:*:sb-100%25-${tag}`]);
+
+    const lift = await adminFetch(`/v1/admin/revocations/${encodeURIComponent(percentId)}`, { method: 'DELETE' });
+    expect(lift.status).toBe(200);
+    expect(await lift.json()).toMatchObject({ lifted: percentId });
+    const hundred = await adminFetch(`/v1/admin/revocations/${encodeURIComponent(hundredId)}`, { method: 'DELETE' });
+    expect(hundred.status).toBe(200);
+
+    const listed = (await (await adminFetch('/v1/admin/revocations')).json()) as { revocations: Array<{ id: string }> };
+    const left = listed.revocations.map((item) => item.id).filter((id) => id.endsWith(tag));
+    expect(left).toEqual([plainId]);
+    expect(await errorCode(await requestCredential('codex', { token: await mint({ subject: `sb-A${tag}` }) }))).toBe('token_revoked');
+    expect((await requestCredential('codex', { token: await mint({ subject: `sb-%41${tag}` }) })).status).toBe(200);
+    expect((await adminFetch(`/v1/admin/revocations/${encodeURIComponent(plainId)}`, { method: 'DELETE' })).status).toBe(200);
   });
 
   it('is admin-only: a sandbox token cannot revoke or lift', async () => {
@@ -179,6 +238,36 @@ describe('rate limits', () => {
     expect(records).toEqual([
       ['client over its invalid-token limit (last: unknown_key)', expect.stringMatching(/^sb-test-/)],
       ...Array(3).fill(['client blocked after repeated invalid tokens', null]),
+    ]);
+  });
+
+  it('counts invalid tokens on admin routes against the address too, and then refuses the address there', async () => {
+    const address = '203.0.113.79';
+    const admin = (authorization: string) =>
+      exports.default.fetch('https://broker.test/v1/admin/audit?limit=1', { headers: { Authorization: authorization, 'CF-Connecting-IP': address } });
+    const codes: string[] = [];
+    for (let i = 0; i < TEST_INVALID_TOKEN_RATE_LIMIT + 2; i++) codes.push(await errorCode(await admin('Bearer a.b.c')));
+    expect(codes.filter((code) => code === 'malformed_token')).toHaveLength(TEST_INVALID_TOKEN_RATE_LIMIT);
+    expect(codes.filter((code) => code === 'rate_limited')).toHaveLength(2);
+    // A valid admin token from that address now waits out the period too; from another address it works.
+    const blocked = await admin(`Bearer ${await mintAdmin()}`);
+    expect(blocked.status).toBe(429);
+    expect(blocked.headers.get('Retry-After')).toBe('60');
+    const elsewhere = await exports.default.fetch('https://broker.test/v1/admin/audit?limit=1', {
+      headers: { Authorization: `Bearer ${await mintAdmin()}`, 'CF-Connecting-IP': '198.51.100.10' },
+    });
+    expect(elsewhere.status).toBe(200);
+    // The credential routes share the same block.
+    expect((await exports.default.fetch('https://broker.test/v1/credentials/codex', {
+      method: 'POST',
+      headers: { Authorization: `Bearer ${await mint()}`, 'CF-Connecting-IP': address },
+    })).status).toBe(429);
+    const records = (await ledgerFor('outcome=denied')).filter((record) => record.client_ip === address && String(record.action).startsWith('admin.'));
+    expect(records.map((record) => record.reason)).toEqual([
+      ...Array(TEST_INVALID_TOKEN_RATE_LIMIT).fill('malformed_token'),
+      'rate_limited',
+      'rate_limited',
+      'rate_limited',
     ]);
   });
 

@@ -79,19 +79,50 @@ describe('single-use tokens', () => {
       token_verified: true, iss: base.iss, sub: 'sb-alarm', jti, credential: 'codex', secret_version_id: 'v', issuance_id: jti, served_stale: false,
       value_fingerprint: null, client_ip: null, user_agent: null,
     });
-    await runInDurableObject(stub, async (shard: LedgerShard) => {
-      shard.redeem(0, record('expired-jti'), { ...base, jti: 'expired-jti', expiresAt: nowSeconds - 1 });
-      shard.redeem(0, record('live-jti'), { ...base, jti: 'live-jti', expiresAt: nowSeconds + 3600 });
-    });
-    const before = await runInDurableObject(stub, (shard: LedgerShard) => shard.stats().redemptions);
+    // redeem resolves once its queued step has run (group commit), so await both before looking.
+    const outcomes = await runInDurableObject(stub, async (shard: LedgerShard) => [
+      (await shard.redeem(0, record('expiring-jti'), { ...base, jti: 'expiring-jti', expiresAt: nowSeconds + 1 })).outcome,
+      (await shard.redeem(0, record('live-jti'), { ...base, jti: 'live-jti', expiresAt: nowSeconds + 3600 })).outcome,
+    ]);
+    expect(outcomes).toEqual(['issued', 'issued']);
+    const jtisHeld = () =>
+      runInDurableObject(stub, (_shard: LedgerShard, state) =>
+        state.storage.sql.exec<{ jti: string }>("SELECT jti FROM redemptions WHERE jti IN ('expiring-jti', 'live-jti') ORDER BY jti").toArray().map((row) => row.jti),
+      );
+    expect(await jtisHeld()).toEqual(['expiring-jti', 'live-jti']);
+    // Let the first one expire for real (the alarm compares with the clock, not with a test flag). Its
+    // alarm, due at its expiry, may already have run by itself; running the next one changes nothing then.
+    await new Promise((resolve) => setTimeout(resolve, Math.max(0, (nowSeconds + 2) * 1000 - Date.now())));
     expect(await runDurableObjectAlarm(stub)).toBe(true);
-    const after = await runInDurableObject(stub, (shard: LedgerShard) => shard.stats().redemptions);
-    expect(before - after).toBe(1);
+    expect(await jtisHeld()).toEqual(['live-jti']);
+    // The alarm is set again, for the live one.
+    const alarm = await runInDurableObject(stub, (_shard: LedgerShard, state) => state.storage.getAlarm());
+    expect(alarm).not.toBeNull();
+    expect(alarm!).toBeLessThanOrEqual((nowSeconds + 3600) * 1000);
     // The live one is still counted: presenting it again is a replay.
     const replayed = await runInDurableObject(stub, (shard: LedgerShard) =>
       shard.redeem(0, record('live-jti'), { ...base, jti: 'live-jti', expiresAt: nowSeconds + 3600 }),
     );
     expect(replayed.outcome).toBe('denied');
+  });
+
+  it('refuses a redemption that reaches the shard after the token expired, and counts nothing (no fresh start after the alarm)', async () => {
+    const stub = shardStub((env as unknown as BrokerEnv).LEDGER!, 0) as DurableObjectStub<LedgerShard>;
+    const nowSeconds = Math.floor(Date.now() / 1000);
+    const jti = `late-${crypto.randomUUID()}`;
+    const record = {
+      type: 'audit' as const, time: '', request_id: `late-${jti}`, action: 'credential.issue', outcome: 'issued' as const, reason: null, detail: null,
+      token_verified: true, iss: 'https://orchestrator.test', sub: 'sb-late', jti, credential: 'codex', secret_version_id: 'v', issuance_id: jti, served_stale: false,
+      value_fingerprint: null, client_ip: null, user_agent: null,
+    };
+    const { result, rows } = await runInDurableObject(stub, async (shard: LedgerShard, state) => ({
+      result: await shard.redeem(0, record, { iss: record.iss, sub: 'sb-late', jti, credential: 'codex', maxUses: 1, expiresAt: nowSeconds - 1 }),
+      rows: state.storage.sql.exec('SELECT uses FROM redemptions WHERE jti = ?', jti).toArray(),
+    }));
+    expect(result.outcome).toBe('denied');
+    expect(result.outcome === 'denied' && result.reason).toBe('token_expired');
+    expect(result.record).toMatchObject({ outcome: 'denied', reason: 'token_expired', jti, issuance_id: null, value_fingerprint: null });
+    expect(rows).toEqual([]);
   });
 
   it('keeps a redemption row, issued through the HTTP route, until exactly the token\'s exp plus its issuer\'s clock leeway', async () => {

@@ -53,6 +53,33 @@ describe('POST /v1/token (RFC 8693)', () => {
     expect(again).toMatchObject({ status: 401, error: 'invalid_grant', error_code: 'token_replayed' });
   });
 
+  it('refuses a body over 16 KiB without buffering it: by Content-Length, and while streaming when no length is sent', async () => {
+    const token = await mint({ subject: 'sb-exchange-big' });
+    const fields = new URLSearchParams({ grant_type: GRANT, subject_token: token, subject_token_type: JWT, audience: 'codex', pad: 'x'.repeat(16 * 1024) }).toString();
+    const declared = await exchange(fields);
+    expect(await oauth(declared)).toMatchObject({ status: 400, error: 'invalid_request', error_description: 'the body is too large' });
+
+    // A stream of 50 MiB with no Content-Length: refused after the first chunks past the limit.
+    let sent = 0;
+    const chunk = new TextEncoder().encode('x'.repeat(64 * 1024));
+    const body = new ReadableStream<Uint8Array>({
+      pull(controller) {
+        if (sent >= 50 * 1024 * 1024) return controller.close();
+        sent += chunk.byteLength;
+        controller.enqueue(chunk);
+      },
+    });
+    const streamed = await exports.default.fetch('https://broker.test/v1/token', {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
+      body,
+    });
+    expect(await oauth(streamed)).toMatchObject({ status: 400, error: 'invalid_request', error_description: 'the body is too large' });
+    expect(sent).toBeLessThan(1024 * 1024);
+    // Nothing was issued: the token is still good.
+    expect((await exchange({ grant_type: GRANT, subject_token: token, subject_token_type: JWT, audience: 'codex' })).status).toBe(200);
+  });
+
   it('answers in RFC 6749 error format with stable broker codes and the credential route statuses', async () => {
     const token = await mint();
     const cases: Array<[Record<string, string> | string, string | undefined, Record<string, unknown>]> = [
