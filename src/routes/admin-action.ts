@@ -15,6 +15,7 @@ import type { LedgerReader } from '../ledger/ledger-reader.ts';
 import { countInvalidToken, type RateLimits } from '../limits/rate-limits.ts';
 import type { CompiledPolicy } from '../policy/compile.ts';
 import type { CacheControlClient } from '../secrets/cache-control-client.ts';
+import type { FlushWatcher } from '../secrets/flush-watcher.ts';
 import type { SecretCache } from '../secrets/secret-cache.ts';
 
 export interface AdminDeps {
@@ -25,6 +26,7 @@ export interface AdminDeps {
   controls: LedgerControls;
   cacheControl: CacheControlClient;
   secrets: SecretCache;
+  flushWatcher: FlushWatcher;
   clock: () => Date;
   rateLimits: RateLimits;
 }

@@ -100,7 +100,7 @@ export function adminControlRoutes(deps: AdminDeps): Hono<{ Variables: AppVariab
       }
       // Every isolate drops the entry at its next generation check (a few seconds); this one at once.
       const generation = await deps.cacheControl.bump(key);
-      deps.secrets.flush(key === ALL_SECRETS ? undefined : key);
+      deps.flushWatcher.flushLocally(key, generation);
       return {
         detail: `flush ${body.credential ?? 'all credentials'} (generation ${generation})`,
         response: jsonResponse({ flushed: body.credential ?? 'all', generation }, c.get('requestId')),

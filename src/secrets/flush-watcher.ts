@@ -23,6 +23,15 @@ export class FlushWatcher {
     private readonly log: (line: string) => void = (line) => console.log(line),
   ) {}
 
+  /**
+   * Flushes this isolate's cache for a flush it made itself (the admin route) and remembers the generation
+   * that flush produced, so the next comparison does not flush the freshly refilled entry a second time.
+   */
+  flushLocally(key: string, generation: number): void {
+    this.cache.flush(key === ALL_SECRETS ? undefined : key);
+    if (this.#known) this.#known = { ...this.#known, [key]: Math.max(this.#known[key] ?? 0, generation) };
+  }
+
   /** Resolves once the cache reflects every flush older than the interval. */
   check(): Promise<void> {
     if (this.clock() - this.#checkedAt < this.intervalMs) return Promise.resolve();
@@ -40,15 +49,23 @@ export class FlushWatcher {
     }
     this.#checkedAt = this.clock();
     const known = this.#known;
-    this.#known = current;
     // The first look only learns the baseline: the cache was filled after any earlier flush anyway.
-    if (!known) return;
-    if ((current[ALL_SECRETS] ?? 0) !== (known[ALL_SECRETS] ?? 0)) {
+    if (!known) {
+      this.#known = current;
+      return;
+    }
+    // Generations only grow. Keep the larger of what the object says and what this isolate already
+    // flushed itself (a local flush may have landed while this comparison was on its way).
+    const merged = { ...known };
+    for (const [key, generation] of Object.entries(current)) merged[key] = Math.max(merged[key] ?? 0, generation);
+    this.#known = merged;
+    const newer = (key: string) => (current[key] ?? 0) > (known[key] ?? 0);
+    if (newer(ALL_SECRETS)) {
       this.cache.flush();
       return;
     }
-    for (const [key, generation] of Object.entries(current)) {
-      if (key !== ALL_SECRETS && known[key] !== generation) this.cache.flush(key);
+    for (const key of Object.keys(current)) {
+      if (key !== ALL_SECRETS && newer(key)) this.cache.flush(key);
     }
   }
 }

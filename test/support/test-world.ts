@@ -64,6 +64,7 @@ export const SECRETS = {
   cacheOutage: 'test/cache-outage',
   cacheCold: 'test/cache-cold',
   cacheNoStale: 'test/cache-no-stale',
+  cacheFlush: 'test/cache-flush',
 } as const;
 
 /** One folder per test run (by process id), so that concurrent runs in one checkout never share a policy. */
@@ -120,6 +121,7 @@ export async function createTestWorld(options: { jwksPort: number; dir: string }
       'cache-outage': { ...credential('codex_access_token', SECRETS.cacheOutage, 'access_token'), cache_ttl_seconds: 60, stale_if_error_seconds: 900 },
       'cache-cold': credential('codex_access_token', SECRETS.cacheCold, 'access_token'),
       'cache-no-stale': { ...credential('codex_access_token', SECRETS.cacheNoStale, 'access_token'), stale_if_error_seconds: 0 },
+      'cache-flush': credential('codex_access_token', SECRETS.cacheFlush, 'access_token'),
     },
     admin: {
       issuers: { [ADMIN_ISSUER]: { audience: ADMIN_AUDIENCE, jwks: pairs.admin.publicJwks } },
@@ -143,7 +145,7 @@ export function seedSecrets(world: TestWorld) {
     { name: SECRETS.missingKey, secretString: JSON.stringify({ present: world.canaries.apiKey }) },
     { name: SECRETS.wrongFormat, secretString: world.canaries.apiKey },
     { name: SECRETS.tableTarget, secretString: world.canaries.apiKey },
-    ...[SECRETS.cacheBurst, SECRETS.cacheMany, SECRETS.cacheRotation, SECRETS.cacheOutage, SECRETS.cacheCold, SECRETS.cacheNoStale].map((name) => ({
+    ...[SECRETS.cacheBurst, SECRETS.cacheMany, SECRETS.cacheRotation, SECRETS.cacheOutage, SECRETS.cacheCold, SECRETS.cacheNoStale, SECRETS.cacheFlush].map((name) => ({
       name,
       secretString: JSON.stringify({ access_token: world.canaries.codex }),
     })),

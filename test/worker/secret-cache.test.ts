@@ -7,7 +7,7 @@ import { env } from 'cloudflare:workers';
 import { afterEach, describe, expect, it } from 'vitest';
 import { buildApp } from '../../src/index.ts';
 import { SECRETS } from '../support/test-world.ts';
-import { adminFetch, errorCode, mint, secretsManager } from './helpers.ts';
+import { adminFetch, errorCode, mint, mintAdmin, secretsManager } from './helpers.ts';
 
 const GET = 'GetSecretValue';
 
@@ -17,6 +17,16 @@ function isolate() {
   const now = () => new Date(Date.now() + offset);
   return {
     advance: (ms: number) => void (offset += ms),
+    /** A cache flush received by this isolate (the admin route), not by another one. */
+    async flush(credential: string): Promise<Response> {
+      return app.fetch(
+        new Request('https://broker.test/v1/admin/cache/flush', {
+          method: 'POST',
+          headers: { Authorization: `Bearer ${await mintAdmin({ now: now() })}`, 'Content-Type': 'application/json' },
+          body: JSON.stringify({ credential }),
+        }),
+      );
+    },
     async issue(credential: string): Promise<Response> {
       const token = await mint({ now: now() });
       return app.fetch(new Request(`https://broker.test/v1/credentials/${credential}`, { method: 'POST', headers: { Authorization: `Bearer ${token}` } }));
@@ -83,6 +93,29 @@ describe('secret cache', () => {
     fresh.advance(4_000);
     expect(await issuedVersion(await fresh.issue('cache-rotation'))).toBe(v3);
     expect(await ledgerRecord(undefined, pending)).toEqual([]);
+  });
+
+  it('a flush received by this isolate empties its cache once: the generation check seconds later does not flush the refilled entry again', async () => {
+    const fresh = isolate();
+    const calls = () => secretsManager.calls({ operation: GET, secretName: SECRETS.cacheFlush });
+    const start = await calls();
+    expect((await fresh.issue('cache-flush')).status).toBe(200);
+    expect((await fresh.flush('cache-flush')).status).toBe(200);
+    // Refilled by one call, whatever the burst.
+    const burst = await Promise.all(Array.from({ length: 50 }, () => fresh.issue('cache-flush')));
+    expect(burst.map((response) => response.status)).toEqual(Array(50).fill(200));
+    expect((await calls()) - start).toBe(2);
+    // Past the generation check interval, inside the TTL: the isolate's own flush is not seen as news.
+    fresh.advance(4_000);
+    expect((await fresh.issue('cache-flush')).status).toBe(200);
+    fresh.advance(4_000);
+    expect((await fresh.issue('cache-flush')).status).toBe(200);
+    expect((await calls()) - start).toBe(2);
+    // A flush received elsewhere still reaches it at its next check.
+    expect((await adminFetch('/v1/admin/cache/flush', { method: 'POST', body: { credential: 'cache-flush' } })).status).toBe(200);
+    fresh.advance(4_000);
+    expect((await fresh.issue('cache-flush')).status).toBe(200);
+    expect((await calls()) - start).toBe(3);
   });
 
   it('rides out an outage with a warm cache (served_stale recorded), then fails closed past the stale window', async () => {
