@@ -11,8 +11,16 @@ import { shardFor, tokenShardKey } from './shard-for.ts';
 
 export type LedgerNamespace = DurableObjectNamespace<LedgerShard>;
 
+/**
+ * Shard ids by namespace, computed once per isolate (idFromName hashes the name each time). Ids are plain
+ * values and safe to keep; stubs are made fresh per call, because a stub that saw an error stays broken.
+ */
+const shardIds = new WeakMap<LedgerNamespace, DurableObjectId[]>();
+
 export function shardStub(namespace: LedgerNamespace, shard: number): DurableObjectStub<LedgerShard> {
-  return namespace.get(namespace.idFromName(`ledger-shard-${shard}`));
+  let ids = shardIds.get(namespace);
+  if (!ids) shardIds.set(namespace, (ids = []));
+  return namespace.get((ids[shard] ??= namespace.idFromName(`ledger-shard-${shard}`)));
 }
 
 export class DurableObjectLedger implements Ledger {
