@@ -10,6 +10,7 @@
  */
 import { createLocalJWKSet, errors, type JSONWebKeySet, type JWTVerifyGetKey } from 'jose';
 import { BrokerError } from '../errors.ts';
+import { BodyTooLargeError, readTextCapped } from '../http/read-body.ts';
 
 export interface RemoteKeySetOptions {
   fetch: typeof fetch;
@@ -125,29 +126,11 @@ export class RemoteKeySet {
 }
 
 async function readCapped(response: Response, maxBytes: number): Promise<string> {
-  const declared = Number(response.headers.get('Content-Length') ?? '0');
-  if (declared > maxBytes) {
-    await response.body?.cancel();
-    throw new BrokerError('key_set_unavailable', `jwks_uri body of ${declared} bytes exceeds ${maxBytes}`);
+  try {
+    return await readTextCapped(response, maxBytes);
+  } catch (error) {
+    if (!(error instanceof BodyTooLargeError)) throw error;
+    const size = error.declaredBytes === undefined ? `exceeds ${maxBytes} bytes` : `of ${error.declaredBytes} bytes exceeds ${maxBytes}`;
+    throw new BrokerError('key_set_unavailable', `jwks_uri body ${size}`);
   }
-  const reader = response.body!.getReader();
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    size += value.byteLength;
-    if (size > maxBytes) {
-      await reader.cancel();
-      throw new BrokerError('key_set_unavailable', `jwks_uri body exceeds ${maxBytes} bytes`);
-    }
-    chunks.push(value);
-  }
-  const body = new Uint8Array(size);
-  let offset = 0;
-  for (const chunk of chunks) {
-    body.set(chunk, offset);
-    offset += chunk.byteLength;
-  }
-  return new TextDecoder().decode(body);
 }
