@@ -1,7 +1,7 @@
 /**
- * Reads a request or response body as text, up to a byte limit. A declared Content-Length over the limit is refused
- * before reading; otherwise the stream is read chunk by chunk and cancelled as soon as it passes the limit,
- * so a huge body is never buffered whole.
+ * Reads a request or response body as text, up to a byte limit. A declared Content-Length over the limit
+ * is refused before reading; otherwise the stream is read chunk by chunk and cancelled as soon as it passes
+ * the limit, so a huge body is never buffered whole.
  */
 export class BodyTooLargeError extends Error {
   constructor(

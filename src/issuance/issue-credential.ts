@@ -8,8 +8,8 @@ import { checkTokenSize, readBearerToken } from '../auth/bearer.ts';
 import type { KeySets } from '../auth/key-sets.ts';
 import { auditText, newAuditRecord, type AuditRecord } from '../audit/audit-record.ts';
 import type { Fingerprinter } from '../audit/fingerprint.ts';
-import { BrokerError, isTokenError, toBrokerError } from '../errors.ts';
-import { checkSandboxLimit, countInvalidToken, type RateLimits } from '../limits/rate-limits.ts';
+import { BrokerError, toBrokerError } from '../errors.ts';
+import { checkSandboxLimit, limitInvalidToken, refuseBlockedClient, type RateLimits } from '../limits/rate-limits.ts';
 import { authorize } from '../policy/authorize.ts';
 import type { CompiledPolicy } from '../policy/compile.ts';
 import { CREDENTIAL_NAME_PATTERN, type CredentialKind } from '../policy/schema.ts';
@@ -68,9 +68,7 @@ export async function issueCredential(request: IssuanceRequest, deps: IssuanceDe
   const deadlineAt = deps.clock().getTime() + deps.deadlineMs;
   let recorded = false;
   try {
-    if (request.clientIp && deps.rateLimits.blockedClients.isBlocked(request.clientIp, deps.clock().getTime())) {
-      throw new BrokerError('rate_limited', 'client blocked after repeated invalid tokens');
-    }
+    refuseBlockedClient(deps.rateLimits, request.clientIp, deps.clock().getTime());
     if (!CREDENTIAL_NAME_PATTERN.test(request.credentialName)) {
       throw new BrokerError('invalid_request', 'credential name has invalid syntax');
     }
@@ -124,14 +122,11 @@ export async function issueCredential(request: IssuanceRequest, deps: IssuanceDe
       issuanceId,
     };
   } catch (thrown) {
-    let error = toBrokerError(thrown);
-    // Only tokens that failed verification count against the address. A replayed or revoked token verified
-    // (it came from a trusted orchestrator) and is limited per sandbox; counting it per address would let
-    // one looping sandbox get every sandbox behind the same NAT refused (drill 2, replay storm).
-    const unverified = isTokenError(error.code) && !record.token_verified;
-    if (unverified && request.clientIp && (await countInvalidToken(deps.rateLimits, request.clientIp, deps.clock().getTime()))) {
-      error = new BrokerError('rate_limited', `client over its invalid-token limit (last: ${error.code})`);
-    }
+    const error = await limitInvalidToken(deps.rateLimits, toBrokerError(thrown), {
+      tokenVerified: record.token_verified,
+      client: request.clientIp,
+      now: deps.clock().getTime(),
+    });
     // A ledger that cannot take the issuance will not take the denial either; the log line was written.
     if (!recorded && error.code !== 'audit_unavailable') {
       Object.assign(record, { outcome: 'denied', reason: error.code, detail: auditText(error.detail ?? null), issuance_id: null, value_fingerprint: null });

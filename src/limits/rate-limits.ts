@@ -6,7 +6,7 @@
  *    until the period has passed. Valid traffic from a shared address (sandboxes behind one NAT) is not
  *    limited per address, only per sandbox.
  */
-import { BrokerError } from '../errors.ts';
+import { BrokerError, isTokenError } from '../errors.ts';
 
 /** Both limiters use a 60 s period (wrangler.toml); clients are told to come back after it. */
 export const RATE_LIMIT_PERIOD_SECONDS = 60;
@@ -45,6 +45,27 @@ export async function checkSandboxLimit(limits: RateLimits, iss: string, sub: st
   if (!limits.sandbox) return;
   const { success } = await limits.sandbox.limit({ key: `${iss}\n${sub}` });
   if (!success) throw new BrokerError('rate_limited', 'sandbox over its request limit');
+}
+
+/** Refuses, before any token work, an address this isolate has cut off for invalid tokens. */
+export function refuseBlockedClient(limits: RateLimits, client: string | null, now: number): void {
+  if (client && limits.blockedClients.isBlocked(client, now)) throw new BrokerError('rate_limited', 'client blocked after repeated invalid tokens');
+}
+
+/**
+ * After a request failed: counts a token that failed verification against its address and returns the
+ * error to answer with (`rate_limited` once the address is over its limit). A token that verified and was
+ * then refused (replayed, revoked) came from a trusted orchestrator and is limited per sandbox; counting it
+ * per address would let one looping sandbox get every sandbox behind the same NAT refused (drill 2).
+ */
+export async function limitInvalidToken(
+  limits: RateLimits,
+  error: BrokerError,
+  { tokenVerified, client, now }: { tokenVerified: boolean; client: string | null; now: number },
+): Promise<BrokerError> {
+  if (tokenVerified || !client || !isTokenError(error.code)) return error;
+  if (!(await countInvalidToken(limits, client, now))) return error;
+  return new BrokerError('rate_limited', `client over its invalid-token limit (last: ${error.code})`);
 }
 
 /** Counts a token failure against the client; true when the client is now over its limit. */

@@ -7,12 +7,12 @@ import { auditText, newAuditRecord } from '../audit/audit-record.ts';
 import { authenticateAdmin, authorizeAdmin } from '../auth/authenticate-admin.ts';
 import type { KeySets } from '../auth/key-sets.ts';
 import type { VerifiedToken } from '../auth/verify-token.ts';
-import { BrokerError, isTokenError, toBrokerError } from '../errors.ts';
+import { BrokerError, toBrokerError } from '../errors.ts';
 import { errorResponse } from '../http/responses.ts';
 import type { Ledger } from '../ledger/ledger.ts';
 import type { LedgerControls } from '../ledger/ledger-controls.ts';
 import type { LedgerReader } from '../ledger/ledger-reader.ts';
-import { countInvalidToken, type RateLimits } from '../limits/rate-limits.ts';
+import { limitInvalidToken, refuseBlockedClient, type RateLimits } from '../limits/rate-limits.ts';
 import type { CompiledPolicy } from '../policy/compile.ts';
 import type { CacheControlClient } from '../secrets/cache-control-client.ts';
 import type { FlushWatcher } from '../secrets/flush-watcher.ts';
@@ -45,20 +45,12 @@ export async function adminAction(
   run: (admin: VerifiedToken) => Promise<{ detail: string; response: Response }>,
 ): Promise<Response> {
   const requestId = c.get('requestId');
-  const record = newAuditRecord({
-    time: deps.clock(),
-    requestId,
-    action,
-    clientIp: c.req.header('CF-Connecting-IP') ?? null,
-    userAgent: c.req.header('User-Agent') ?? null,
-  });
   const clientIp = c.req.header('CF-Connecting-IP') ?? null;
+  const record = newAuditRecord({ time: deps.clock(), requestId, action, clientIp, userAgent: c.req.header('User-Agent') ?? null });
   try {
     // The same address limit as the credential routes: admin routes verify signatures and write records
     // too, so they must not be a way around it.
-    if (clientIp && deps.rateLimits.blockedClients.isBlocked(clientIp, deps.clock().getTime())) {
-      throw new BrokerError('rate_limited', 'client blocked after repeated invalid tokens');
-    }
+    refuseBlockedClient(deps.rateLimits, clientIp, deps.clock().getTime());
     const admin = await authenticateAdmin(
       { authorization: c.req.header('Authorization') ?? null, accessAssertion: c.req.header('Cf-Access-Jwt-Assertion') ?? null },
       { policy: deps.policy, keysFor: (issuer) => deps.keySets.for(issuer), now: deps.clock() },
@@ -75,11 +67,11 @@ export async function adminAction(
     }
     return response;
   } catch (thrown) {
-    let error = toBrokerError(thrown);
-    const unverified = isTokenError(error.code) && !record.token_verified;
-    if (unverified && clientIp && (await countInvalidToken(deps.rateLimits, clientIp, deps.clock().getTime()))) {
-      error = new BrokerError('rate_limited', `client over its invalid-token limit (last: ${error.code})`);
-    }
+    const error = await limitInvalidToken(deps.rateLimits, toBrokerError(thrown), {
+      tokenVerified: record.token_verified,
+      client: clientIp,
+      now: deps.clock().getTime(),
+    });
     if (error.code !== 'audit_unavailable') {
       Object.assign(record, { outcome: 'denied', reason: error.code, detail: auditText(error.detail ?? null) });
       await deps.ledger.append(record).catch(() => undefined);

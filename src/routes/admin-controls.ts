@@ -113,7 +113,6 @@ export function adminControlRoutes(deps: AdminDeps): Hono<{ Variables: AppVariab
 
 type AdminContext = Context<{ Variables: AppVariables }>;
 
-
 function credentialParam(c: AdminContext): string {
   const credential = c.req.param('credential') ?? '';
   if (!CREDENTIAL_NAME_PATTERN.test(credential)) throw new BrokerError('invalid_request', 'credential name has invalid syntax');
